@@ -1,0 +1,72 @@
+//! Callbacks: code that watches training epoch by epoch, as in Keras.
+//!
+//! - [`ModelCheckpoint`] saves the weights, every epoch or only when a monitored value
+//!   improves;
+//! - [`EarlyStopping`] stops training when a monitored value stops improving.
+//!
+//! Write your own by implementing [`Callback`].
+
+mod early_stopping;
+mod model_checkpoint;
+mod monitor;
+
+pub use early_stopping::EarlyStopping;
+pub use model_checkpoint::ModelCheckpoint;
+
+use crate::{Result, Sequential};
+
+/// What training reports after each epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochLogs {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+}
+
+impl EpochLogs {
+    /// A value by its Keras name: `loss`, `accuracy`, `val_loss`, `val_accuracy`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match name {
+            "loss" => Some(self.loss),
+            "accuracy" | "acc" => Some(self.accuracy),
+            "val_loss" => self.val_loss,
+            "val_accuracy" | "val_acc" => self.val_accuracy,
+            _ => None,
+        }
+    }
+}
+
+/// What a callback knows before training starts.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainingPlan {
+    pub epochs: usize,
+    pub has_validation: bool,
+}
+
+/// Whether training goes on after an epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Control {
+    Continue,
+    /// Stop, with the reason to print.
+    Stop(String),
+}
+
+/// Code run by `fit` at the start, after each epoch, and at the end of training.
+pub trait Callback {
+    /// Check settings against the training about to start (e.g. a monitored value that
+    /// needs validation data).
+    fn on_train_begin(&mut self, _plan: &TrainingPlan) -> Result<()> {
+        Ok(())
+    }
+
+    /// After epoch `epoch` (counting from 1).
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &EpochLogs, _model: &Sequential) -> Result<Control> {
+        Ok(Control::Continue)
+    }
+
+    /// When training ends, normally or early.
+    fn on_train_end(&mut self, _model: &Sequential) -> Result<()> {
+        Ok(())
+    }
+}

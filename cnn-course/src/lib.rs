@@ -1,0 +1,77 @@
+//! # cnn-course
+//!
+//! Keras-style convolutional neural networks in Rust, on [candle], for a course taken in
+//! JupyterLab. A notebook needs one dependency line and one `use`:
+//!
+//! ```text
+//! :dep cnn-course = { path = "../cnn-course" }
+//! use cnn_course::prelude::*;
+//! ```
+//!
+//! ```
+//! use cnn_course::prelude::*;
+//! # fn main() -> cnn_course::Result<()> {
+//! set_seed(0);
+//! let mut model = Sequential::new();
+//! model.add(Conv2D::new(32, 3).activation("relu").input_shape((28, 28, 1)))?;
+//! model.add(MaxPool2D::new(2))?;
+//! model.add(Flatten::new())?;
+//! model.add(Dense::new(10).activation("softmax"))?;
+//! model.compile("rmsprop", "categorical_crossentropy", &["accuracy"])?;
+//! println!("{}", model.summary());
+//! # Ok(()) }
+//! ```
+//!
+//! Where to find each idea: [`layers`] (one file per layer), [`model`] (the Sequential
+//! model, its summary and weights), [`training`] (compile, fit, evaluate, predict),
+//! [`losses`], [`optimizers`], [`callbacks`], [`padding`] (output-size arithmetic),
+//! [`initializers`], [`arrays`] (ndarray ↔ tensor), [`datasets`], [`rng`] (seeding).
+
+pub mod activation;
+pub mod arrays;
+pub mod callbacks;
+pub mod datasets;
+pub mod device;
+pub mod error;
+pub mod initializers;
+pub mod layers;
+pub mod losses;
+pub mod metrics;
+pub mod model;
+pub mod optimizers;
+pub mod padding;
+pub mod rng;
+pub mod training;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use activation::Activation;
+pub use arrays::IntoTensor;
+pub use callbacks::{Callback, EarlyStopping, ModelCheckpoint};
+pub use device::default_device;
+pub use error::{Error, Result};
+pub use layers::{AvgPool2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D};
+pub use model::{ModelLayer, Sequential, Summary};
+pub use optimizers::{Adadelta, Adagrad, Adam, Adamax, Nadam, RMSprop, SGD};
+pub use padding::{conv_output_size, Padding};
+pub use rng::set_seed;
+pub use training::{Evaluation, Fit, History};
+
+/// The crates a notebook uses alongside this one, so `:dep cnn-course` is enough.
+pub use candle_core as candle;
+pub use candle_nn;
+pub use image;
+pub use ndarray;
+pub use plotters;
+
+/// Everything a notebook needs: `use cnn_course::prelude::*;`.
+pub mod prelude {
+    pub use crate::layers::WithInputShape;
+    pub use crate::{
+        conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, AvgPool2D, BatchNormalization,
+        Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit, Flatten, History, IntoTensor,
+        MaxPool2D, ModelCheckpoint, Nadam, RMSprop, Result, Sequential, Summary, SGD,
+    };
+    pub use ndarray::{array, s, Array, Array1, Array2, Array3, Array4, ArrayD, Axis};
+}

@@ -1,0 +1,104 @@
+//! The errors for data that does not fit the model: wrong shapes, channels, labels.
+
+use super::Sequential;
+use crate::arrays::{full_shape, keras_shape};
+use crate::losses::Loss;
+use crate::{bail, Result};
+use candle_core::{DType, Tensor};
+
+/// Check a batch of inputs `x` (Keras layout) against the model's input shape.
+/// `what` names the caller (`fit`, `evaluate`, …).
+pub(crate) fn check_inputs(model: &Sequential, x: &Tensor, what: &str) -> Result<()> {
+    let Some(first) = model.layers().first() else {
+        bail!("{what}: the model has no layers; hint: add some with model.add(...)");
+    };
+    let expected = first.input_shape();
+    let got = x.dims();
+    if got.first() == Some(&0) {
+        bail!("{what}: the dataset is empty (input shape {}); hint: check how the arrays were loaded or sliced", full_shape(got));
+    }
+    if got.len() >= 1 && &got[1..] == expected {
+        return Ok(());
+    }
+    // The most common mistakes get their own hint.
+    if got.len() == 4 && expected.len() == 3 && got[1..3] == expected[..2] {
+        let (want, have) = (expected[2], got[3]);
+        bail!(
+            "{}: expected input with {want} channel{}, got {have} (input shape {}); hint: the model was built with input_shape {}; convert the images ({}) or rebuild the first layer with {have} channel{}",
+            first.name(),
+            if want == 1 { "" } else { "s" },
+            full_shape(got),
+            full_shape(expected),
+            if want == 1 { "e.g. to greyscale" } else { "e.g. to colour" },
+            if have == 1 { "" } else { "s" },
+        );
+    }
+    let hint = if got.len() == 3 && expected.len() == 3 && expected[2] == 1 && got[1..] == expected[..2] {
+        "add the channel axis: x.insert_axis(Axis(3)) turns (samples, rows, cols) into (samples, rows, cols, 1)".to_string()
+    } else if expected.len() == 1 && got[1..].iter().product::<usize>() == expected[0] {
+        format!("flatten each sample first: x.into_shape_with_order(({}, {}))", got[0], expected[0])
+    } else {
+        "give the first layer the shape of one sample, without the sample axis".to_string()
+    };
+    bail!(
+        "{what}: expected input of shape {}, got {}; hint: {hint}",
+        keras_shape(expected),
+        full_shape(got)
+    );
+}
+
+/// Check labels `y` against `x`'s sample count and the model's outputs, and turn them into
+/// one-hot rows (what the loss works with).
+pub(crate) fn labels_to_one_hot(model: &Sequential, loss: Loss, x_samples: usize, y: &Tensor, what: &str) -> Result<Tensor> {
+    let outputs = model.output_shape();
+    let &[classes] = outputs.as_slice() else {
+        bail!(
+            "{what}: the model's output {} is not one score per class; hint: end the model with Flatten() and Dense(classes, \"softmax\")",
+            keras_shape(&outputs)
+        );
+    };
+    let samples = y.dims().first().copied().unwrap_or(0);
+    if samples != x_samples {
+        bail!(
+            "{what}: {x_samples} input samples but {samples} labels (labels shape {}); hint: x and y must have one row per sample, in the same order",
+            full_shape(y.dims())
+        );
+    }
+    match loss {
+        Loss::CategoricalCrossentropy => {
+            if y.rank() == 1 {
+                bail!(
+                    "{what}: categorical_crossentropy needs one-hot labels of shape ({samples}, {classes}), got class numbers of shape {}; hint: one-hot encode them with one_hot(...), or compile with \"sparse_categorical_crossentropy\"",
+                    full_shape(y.dims())
+                );
+            }
+            if y.dims() != [samples, classes] {
+                bail!(
+                    "{what}: expected labels of shape ({samples}, {classes}) for the model's {classes} outputs, got {}; hint: the last Dense layer needs one unit per class",
+                    full_shape(y.dims())
+                );
+            }
+            Ok(y.to_dtype(DType::F32)?)
+        }
+        Loss::SparseCategoricalCrossentropy => {
+            if y.rank() != 1 {
+                bail!(
+                    "{what}: sparse_categorical_crossentropy needs class numbers of shape ({samples},), got {}; hint: for one-hot labels compile with \"categorical_crossentropy\"",
+                    full_shape(y.dims())
+                );
+            }
+            let values = y.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+            if let Some(bad) = values.iter().find(|&&v| v < 0.0 || v >= classes as f32 || v.fract() != 0.0) {
+                bail!(
+                    "{what}: labels must be class numbers 0..{}, found {bad}; hint: the last Dense layer needs one unit per class",
+                    classes - 1
+                );
+            }
+            let mut one_hot = vec![0f32; samples * classes];
+            for (row, &class) in values.iter().enumerate() {
+                one_hot[row * classes + class as usize] = 1.0;
+            }
+            Ok(Tensor::from_vec(one_hot, (samples, classes), y.device())?)
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! A stack of layers, each feeding the next.
+//!
+//! ```
+//! use cnn_course::prelude::*;
+//! let mut model = Sequential::new();
+//! model.add(Conv2D::new(32, 3).activation("relu").input_shape((28, 28, 1))).unwrap();
+//! model.add(MaxPool2D::new(2)).unwrap();
+//! model.add(Flatten::new()).unwrap();
+//! model.add(Dense::new(10).activation("softmax")).unwrap();
+//! assert_eq!(model.layers()[2].output_shape(), &[13 * 13 * 32]); // inferred, not typed
+//! ```
+
+use super::model_layer::ModelLayer;
+use super::summary::Summary;
+use crate::arrays::keras_shape;
+use crate::layers::LayerSpec;
+use crate::training::compile::Compiled;
+use crate::{bail, default_device, Activation, Error, Result};
+use candle_core::{Device, Tensor, Var};
+use std::sync::Arc;
+
+/// A model made of layers applied one after the other, as Keras' `Sequential`.
+///
+/// Cloning is cheap and the clone *shares* the weights (like a second handle to the same
+/// Keras model): training one trains both. Build a new model for independent weights.
+#[derive(Clone)]
+pub struct Sequential {
+    name: String,
+    device: Device,
+    layers: Vec<ModelLayer>,
+    pub(crate) compiled: Option<Compiled>,
+}
+
+impl Default for Sequential {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sequential {
+    /// An empty model named `sequential`, on [`default_device`].
+    pub fn new() -> Self {
+        Self::on_device(default_device())
+    }
+
+    /// An empty model on a given device.
+    pub fn on_device(device: Device) -> Self {
+        Sequential {
+            name: "sequential".into(),
+            device,
+            layers: Vec::new(),
+            compiled: None,
+        }
+    }
+
+    /// Add a layer on top. The first layer needs `.input_shape(…)`; every later one infers
+    /// its input from the layer before. On error the model is left unchanged.
+    pub fn add(&mut self, layer: impl Into<LayerSpec>) -> Result<()> {
+        let LayerSpec {
+            mut layer,
+            input_shape,
+            name,
+        } = layer.into();
+        let name = match name {
+            Some(name) => {
+                if self.layers.iter().any(|l| l.name == name) {
+                    bail!("{name}: the model already has a layer named '{name}'; hint: choose another name or leave it out");
+                }
+                name
+            }
+            None => self.automatic_name(layer.base_name()),
+        };
+        let input = match (self.layers.last(), input_shape) {
+            (None, Some(shape)) => {
+                if shape.is_empty() || shape.contains(&0) {
+                    bail!(
+                        "{name}: input shape {} has no room for data; hint: give every axis a size, e.g. .input_shape((28, 28, 1))",
+                        keras_shape(&shape)
+                    );
+                }
+                shape
+            }
+            (None, None) => bail!(
+                "{name}: the first layer needs an input shape; hint: {}::new(…).input_shape((28, 28, 1)) for 28×28 greyscale images, or .input_shape(784) for flat vectors",
+                layer.type_name()
+            ),
+            (Some(previous), given) => {
+                let inferred = previous.output_shape.clone();
+                if let Some(given) = given {
+                    if given != inferred {
+                        bail!(
+                            "{name}: input_shape {} does not match the output of '{}', {}; hint: only the first layer needs an input shape — remove it here",
+                            keras_shape(&given),
+                            previous.name,
+                            keras_shape(&inferred)
+                        );
+                    }
+                }
+                inferred
+            }
+        };
+        let output = layer.build(&name, &input, &self.device)?;
+        self.layers.push(ModelLayer {
+            name,
+            layer: Arc::from(layer),
+            input_shape: input,
+            output_shape: output,
+            trainable: true,
+        });
+        Ok(())
+    }
+
+    /// Keras-style names: `conv2d`, then `conv2d_1`, `conv2d_2`, …
+    fn automatic_name(&self, base: &str) -> String {
+        (0..)
+            .map(|i| match i {
+                0 => base.to_string(),
+                i => format!("{base}_{i}"),
+            })
+            .find(|candidate| self.layers.iter().all(|l| &l.name != candidate))
+            .unwrap_or_else(|| base.to_string())
+    }
+
+    /// The model's name (`sequential`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The layers, first to last.
+    pub fn layers(&self) -> &[ModelLayer] {
+        &self.layers
+    }
+
+    /// The layer called `name`.
+    pub fn get_layer(&self, name: &str) -> Result<&ModelLayer> {
+        self.layers.iter().find(|l| l.name == name).ok_or_else(|| {
+            Error::invalid(format!(
+                "{}: no layer named '{name}'; hint: the layers are {}",
+                self.name,
+                self.layer_names()
+            ))
+        })
+    }
+
+    fn layer_names(&self) -> String {
+        let names: Vec<&str> = self.layers.iter().map(|l| l.name.as_str()).collect();
+        match names.is_empty() {
+            true => "none yet".into(),
+            false => names.join(", "),
+        }
+    }
+
+    /// Freeze (`false`) or unfreeze a layer: frozen weights are not changed by training,
+    /// as when reusing trained convolutional layers for a new task (transfer learning).
+    pub fn set_trainable(&mut self, layer_name: &str, trainable: bool) -> Result<()> {
+        let names = self.layer_names();
+        let model = self.name.clone();
+        match self.layers.iter_mut().find(|l| l.name == layer_name) {
+            Some(layer) => {
+                layer.trainable = trainable;
+                Ok(())
+            }
+            None => bail!("{model}: no layer named '{layer_name}'; hint: the layers are {names}"),
+        }
+    }
+
+    /// Shape of one input sample, Keras order (empty before the first layer is added).
+    pub fn input_shape(&self) -> Vec<usize> {
+        self.layers.first().map(|l| l.input_shape.clone()).unwrap_or_default()
+    }
+
+    /// Shape of one output sample, Keras order (empty for a model without layers).
+    pub fn output_shape(&self) -> Vec<usize> {
+        self.layers.last().map(|l| l.output_shape.clone()).unwrap_or_default()
+    }
+
+    /// Total number of weights.
+    pub fn count_params(&self) -> usize {
+        self.layers.iter().map(|l| l.count_params()).sum()
+    }
+
+    /// The Keras summary table: layers, output shapes, parameter counts.
+    pub fn summary(&self) -> Summary {
+        Summary::of(self)
+    }
+
+    /// The weights the optimizer updates: trainable weights of trainable layers.
+    pub(crate) fn trainable_vars(&self) -> Vec<Var> {
+        self.layers
+            .iter()
+            .filter(|l| l.trainable)
+            .flat_map(|l| l.weights())
+            .filter(|w| w.trainable)
+            .map(|w| w.var)
+            .collect()
+    }
+
+    /// Run a batch (internal layout) through every layer. Returns the last layer's output
+    /// *before* its activation, and that activation: the loss works from these for
+    /// numerical stability (softmax and log are combined).
+    pub(crate) fn forward_to_logits(&self, x: &Tensor, train: bool) -> Result<(Tensor, Activation)> {
+        let Some((last, rest)) = self.layers.split_last() else {
+            bail!("{}: the model has no layers; hint: add some with model.add(...)", self.name);
+        };
+        let mut x = x.clone();
+        for layer in rest {
+            x = layer.layer.forward(&x, train).map_err(|e| e.context(&layer.name))?;
+        }
+        let z = last.layer.pre_activation(&x, train).map_err(|e| e.context(&last.name))?;
+        Ok((z, last.layer.activation()))
+    }
+
+    /// Run a batch (internal layout) through every layer, activations included.
+    pub(crate) fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let (z, activation) = self.forward_to_logits(x, train)?;
+        activation.apply(&z, 1)
+    }
+
+    /// The output of every layer for a batch (internal layout), first to last.
+    pub(crate) fn forward_all(&self, x: &Tensor) -> Result<Vec<Tensor>> {
+        let mut outputs = Vec::with_capacity(self.layers.len());
+        let mut x = x.clone();
+        for layer in &self.layers {
+            x = layer.layer.forward(&x, false).map_err(|e| e.context(&layer.name))?;
+            outputs.push(x.clone());
+        }
+        Ok(outputs)
+    }
+}

@@ -1,0 +1,107 @@
+//! Saving and loading a model's weights as a safetensors file.
+//!
+//! Each weight is stored under `layer/weight` (e.g. `conv2d/kernel`) in Keras order, so the
+//! file reads the same way `get_weights()` does. Saving writes a temporary file beside the
+//! target, flushes it to disk and renames it over the target: a crash mid-save leaves the
+//! previous file intact. Loading checks every name and shape before changing anything.
+
+use super::model_layer::{keras_dims, keras_order, set_from_keras_order};
+use super::Sequential;
+use crate::arrays::full_shape;
+use crate::layers::Weight;
+use crate::{Error, Result};
+use candle_core::{Device, Tensor};
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+impl Sequential {
+    /// Every weight, keyed `layer/weight`, in the model's order.
+    pub(crate) fn named_weights(&self) -> Vec<(String, Weight)> {
+        self.layers()
+            .iter()
+            .flat_map(|l| l.weights().into_iter().map(move |w| (format!("{}/{}", l.name(), w.name), w)))
+            .collect()
+    }
+
+    /// Save all weights to `path` (a `.safetensors` file), atomically.
+    pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let mut tensors = HashMap::new();
+        for (name, w) in self.named_weights() {
+            tensors.insert(name, keras_order(&w)?.to_device(&Device::Cpu)?);
+        }
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| Error::file(path, "not a file name; hint: use a path like \"best.safetensors\""))?;
+        let temporary = path.with_file_name(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
+        let written = candle_core::safetensors::save(&tensors, &temporary)
+            .map_err(|e| Error::file(path, format!("could not write the weights: {e}; hint: check that the folder exists and is writable")))
+            .and_then(|()| fs::File::open(&temporary).and_then(|f| f.sync_all()).map_err(|e| Error::io(&temporary, e)))
+            .and_then(|()| fs::rename(&temporary, path).map_err(|e| Error::io(path, e)));
+        if written.is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+        written
+    }
+
+    /// Load weights saved by [`Sequential::save_weights`] from a model with the same layers.
+    /// Nothing changes unless every weight in the file matches this model by name and shape.
+    pub fn load_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::file(path, "no such file; hint: check the path, or train with a ModelCheckpoint first"));
+        }
+        let stored: HashMap<String, Tensor> = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| {
+            Error::file(path, format!("not a readable safetensors weights file ({e}); hint: the file may be truncated or of another format; save it again with model.save_weights"))
+        })?;
+        let expected = self.named_weights();
+        let mut problems = Vec::new();
+        for (name, w) in &expected {
+            let want = keras_dims(w);
+            match stored.get(name) {
+                None => problems.push(format!("  missing in the file: {name} {}", full_shape(&want))),
+                Some(t) if t.dims() != want.as_slice() => problems.push(format!(
+                    "  different shape: {name} is {} in the file, {} in this model",
+                    full_shape(t.dims()),
+                    full_shape(&want)
+                )),
+                Some(_) => {}
+            }
+        }
+        let mut unexpected: Vec<&String> = stored.keys().filter(|k| expected.iter().all(|(n, _)| n != *k)).collect();
+        unexpected.sort();
+        for name in unexpected {
+            problems.push(format!("  not in this model: {name} {}", full_shape(stored[name].dims())));
+        }
+        if !problems.is_empty() {
+            return Err(Error::file(
+                path,
+                format!(
+                    "these weights do not fit this model:\n{}\nhint: build the model with the same layers (and layer names) as the one that saved the file, then load_weights",
+                    problems.join("\n")
+                ),
+            ));
+        }
+        for (name, w) in &expected {
+            set_from_keras_order(w, &stored[name])?;
+        }
+        Ok(())
+    }
+
+    /// A copy of every weight's current values (for restoring the best epoch).
+    pub(crate) fn snapshot(&self) -> Result<Vec<(Weight, Tensor)>> {
+        self.named_weights()
+            .into_iter()
+            .map(|(_, w)| Ok((w.clone(), w.var.as_tensor().copy()?)))
+            .collect()
+    }
+
+    /// Put back values taken by [`Sequential::snapshot`].
+    pub(crate) fn restore(&self, snapshot: &[(Weight, Tensor)]) -> Result<()> {
+        for (w, values) in snapshot {
+            w.var.set(values)?;
+        }
+        Ok(())
+    }
+}

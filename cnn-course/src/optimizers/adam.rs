@@ -1,0 +1,82 @@
+//! Adam: momentum on the gradient and RMSprop-style scaling, both bias-corrected.
+//!
+//! `m ← β₁·m + (1−β₁)·g`, `v ← β₂·v + (1−β₂)·g²`, then
+//! `w ← w − lr · sqrt(1−β₂ᵗ)/(1−β₁ᵗ) · m / (sqrt(v) + ε)` (Kingma & Ba, 2015; Keras 3).
+//! No weight decay — unlike candle-nn's AdamW.
+
+use super::{mix, UpdateRule};
+use crate::Result;
+use candle_core::Tensor;
+
+/// Adam settings. Keras defaults: learning rate 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adam {
+    pub learning_rate: f64,
+    pub beta_1: f64,
+    pub beta_2: f64,
+    pub epsilon: f64,
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Adam {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+impl UpdateRule for Adam {
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn initial_state(&self) -> Vec<f64> {
+        vec![0.0, 0.0] // m, v
+    }
+
+    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], step: u64) -> Result<Tensor> {
+        let t = step as i32;
+        let alpha = self.learning_rate * (1.0 - self.beta_2.powi(t)).sqrt() / (1.0 - self.beta_1.powi(t));
+        state[0] = mix(self.beta_1, &state[0], 1.0 - self.beta_1, g)?;
+        state[1] = mix(self.beta_2, &state[1], 1.0 - self.beta_2, &g.sqr()?)?;
+        let step = state[0].div(&state[1].sqrt()?.affine(1.0, self.epsilon)?)?;
+        Ok(w.sub(&step.affine(alpha, 0.0)?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reference::{assert_matches, run, GRADS, W0};
+    use super::*;
+
+    #[test]
+    fn follows_the_published_rule() {
+        // The first Adam step moves every weight by lr against the sign of its gradient.
+        let first = run(Adam::default())[0];
+        assert!((first[0] - 0.999).abs() < 1e-6 && (first[1] + 1.999).abs() < 1e-6);
+        assert_matches(&run(Adam::default()), |i| {
+            let (mut w, mut m, mut v) = (W0[i] as f64, 0.0, 0.0);
+            GRADS.iter().enumerate().map(|(s, g)| {
+                let (g, t) = (g[i] as f64, s as i32 + 1);
+                m = 0.9 * m + 0.1 * g;
+                v = 0.999 * v + 0.001 * g * g;
+                let m_hat = m / (1.0 - 0.9f64.powi(t));
+                let v_hat = v / (1.0 - 0.999f64.powi(t));
+                // Keras folds the bias corrections into the step size, which moves ε slightly.
+                w -= 0.001 * m_hat / (v_hat.sqrt() + 1e-7 / (1.0 - 0.999f64.powi(t)).sqrt());
+                w
+            }).collect()
+        });
+    }
+}

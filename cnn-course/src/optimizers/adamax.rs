@@ -1,0 +1,73 @@
+//! Adamax: Adam with the infinity norm — the largest recent gradient — in place of the RMS.
+//!
+//! `m ← β₁·m + (1−β₁)·g`, `u ← max(β₂·u, |g|)`, `w ← w − lr/(1−β₁ᵗ) · m / (u + ε)`.
+
+use super::{mix, UpdateRule};
+use crate::Result;
+use candle_core::Tensor;
+
+/// Adamax settings. Keras defaults: learning rate 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adamax {
+    pub learning_rate: f64,
+    pub beta_1: f64,
+    pub beta_2: f64,
+    pub epsilon: f64,
+}
+
+impl Default for Adamax {
+    fn default() -> Self {
+        Adamax {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+impl UpdateRule for Adamax {
+    fn name(&self) -> &'static str {
+        "adamax"
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn initial_state(&self) -> Vec<f64> {
+        vec![0.0, 0.0] // m, u
+    }
+
+    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], step: u64) -> Result<Tensor> {
+        state[0] = mix(self.beta_1, &state[0], 1.0 - self.beta_1, g)?;
+        state[1] = state[1].affine(self.beta_2, 0.0)?.maximum(&g.abs()?)?;
+        let rate = self.learning_rate / (1.0 - self.beta_1.powi(step as i32));
+        let step = state[0].div(&state[1].affine(1.0, self.epsilon)?)?;
+        Ok(w.sub(&step.affine(rate, 0.0)?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reference::{assert_matches, run, GRADS, W0};
+    use super::*;
+
+    #[test]
+    fn follows_the_published_rule() {
+        assert_matches(&run(Adamax::default()), |i| {
+            let (mut w, mut m, mut u) = (W0[i] as f64, 0.0f64, 0.0f64);
+            GRADS.iter().enumerate().map(|(s, g)| {
+                let g = g[i] as f64;
+                m = 0.9 * m + 0.1 * g;
+                u = (0.999 * u).max(g.abs());
+                w -= 0.001 / (1.0 - 0.9f64.powi(s as i32 + 1)) * m / (u + 1e-7);
+                w
+            }).collect()
+        });
+    }
+}

@@ -1,0 +1,105 @@
+//! Nadam: Adam with Nesterov momentum — the step looks ahead along the momentum.
+//!
+//! Keras 3's formulation, with a momentum schedule `μₜ = β₁ · (1 − 0.5 · 0.96^(0.004·t))`:
+//! `m ← β₁·m + (1−β₁)·g`, `v ← β₂·v + (1−β₂)·g²`,
+//! `m̂ = μₜ₊₁·m / (1 − Πμ₁..ₜ₊₁) + (1 − μₜ)·g / (1 − Πμ₁..ₜ)`, `v̂ = v / (1 − β₂ᵗ)`,
+//! `w ← w − lr · m̂ / (sqrt(v̂) + ε)` (Dozat, 2016).
+
+use super::{mix, UpdateRule};
+use crate::Result;
+use candle_core::Tensor;
+
+/// Nadam settings. Keras defaults: learning rate 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Nadam {
+    pub learning_rate: f64,
+    pub beta_1: f64,
+    pub beta_2: f64,
+    pub epsilon: f64,
+    /// Product of the momentum schedule up to the current step (optimizer state).
+    u_product: f64,
+}
+
+impl Default for Nadam {
+    fn default() -> Self {
+        Nadam {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            u_product: 1.0,
+        }
+    }
+}
+
+impl Nadam {
+    /// Nadam with a given learning rate, other settings at Keras' defaults.
+    pub fn with_learning_rate(learning_rate: f64) -> Self {
+        Nadam {
+            learning_rate,
+            ..Default::default()
+        }
+    }
+
+    fn momentum_at(&self, step: u64) -> f64 {
+        self.beta_1 * (1.0 - 0.5 * 0.96f64.powf(0.004 * step as f64))
+    }
+}
+
+impl UpdateRule for Nadam {
+    fn name(&self) -> &'static str {
+        "nadam"
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn initial_state(&self) -> Vec<f64> {
+        vec![0.0, 0.0] // m, v
+    }
+
+    fn begin_step(&mut self, step: u64) {
+        self.u_product *= self.momentum_at(step);
+    }
+
+    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], step: u64) -> Result<Tensor> {
+        let (u_t, u_next) = (self.momentum_at(step), self.momentum_at(step + 1));
+        let (product, product_next) = (self.u_product, self.u_product * u_next);
+        state[0] = mix(self.beta_1, &state[0], 1.0 - self.beta_1, g)?;
+        state[1] = mix(self.beta_2, &state[1], 1.0 - self.beta_2, &g.sqr()?)?;
+        let m_hat = mix(u_next / (1.0 - product_next), &state[0], (1.0 - u_t) / (1.0 - product), g)?;
+        let v_hat = state[1].affine(1.0 / (1.0 - self.beta_2.powi(step as i32)), 0.0)?;
+        let step = m_hat.div(&v_hat.sqrt()?.affine(1.0, self.epsilon)?)?;
+        Ok(w.sub(&step.affine(self.learning_rate, 0.0)?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reference::{assert_matches, run, GRADS, W0};
+    use super::*;
+
+    #[test]
+    fn follows_the_keras_rule() {
+        assert_matches(&run(Nadam::default()), |i| {
+            let (mut w, mut m, mut v, mut product) = (W0[i] as f64, 0.0, 0.0, 1.0);
+            let mu = |t: f64| 0.9 * (1.0 - 0.5 * 0.96f64.powf(0.004 * t));
+            GRADS.iter().enumerate().map(|(s, g)| {
+                let (g, t) = (g[i] as f64, s as f64 + 1.0);
+                product *= mu(t);
+                let product_next = product * mu(t + 1.0);
+                m = 0.9 * m + 0.1 * g;
+                v = 0.999 * v + 0.001 * g * g;
+                let m_hat = mu(t + 1.0) * m / (1.0 - product_next) + (1.0 - mu(t)) * g / (1.0 - product);
+                let v_hat = v / (1.0 - 0.999f64.powf(t));
+                w -= 0.001 * m_hat / (v_hat.sqrt() + 1e-7);
+                w
+            }).collect()
+        });
+    }
+}

@@ -1,0 +1,83 @@
+//! Stochastic gradient descent, with optional (Nesterov) momentum.
+//!
+//! Without momentum: `w ← w − lr · g`. With momentum `m`, a velocity accumulates past
+//! steps: `v ← m · v − lr · g`, then `w ← w + v`, or with Nesterov `w ← w + m · v − lr · g`
+//! (Keras 3's formulation).
+
+use super::{mix, UpdateRule};
+use crate::Result;
+use candle_core::Tensor;
+
+/// SGD settings. Keras defaults: learning rate 0.01, no momentum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SGD {
+    pub learning_rate: f64,
+    pub momentum: f64,
+    pub nesterov: bool,
+}
+
+impl Default for SGD {
+    fn default() -> Self {
+        SGD {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            nesterov: false,
+        }
+    }
+}
+
+impl UpdateRule for SGD {
+    fn name(&self) -> &'static str {
+        "sgd"
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn initial_state(&self) -> Vec<f64> {
+        vec![0.0] // velocity
+    }
+
+    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], _step: u64) -> Result<Tensor> {
+        let lr = self.learning_rate;
+        if self.momentum == 0.0 {
+            return mix(1.0, w, -lr, g);
+        }
+        let velocity = mix(self.momentum, &state[0], -lr, g)?;
+        let new_w = match self.nesterov {
+            true => w.add(&mix(self.momentum, &velocity, -lr, g)?)?,
+            false => w.add(&velocity)?,
+        };
+        state[0] = velocity;
+        Ok(new_w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reference::{assert_matches, run, GRADS, W0};
+    use super::*;
+
+    #[test]
+    fn plain_momentum_and_nesterov_follow_the_rule() {
+        // By hand: w = 1, g = 0.5, lr = 0.01 → 0.995.
+        assert!((run(SGD::default())[0][0] - 0.995).abs() < 1e-7);
+        for nesterov in [false, true] {
+            let rule = SGD { learning_rate: 0.1, momentum: 0.9, nesterov };
+            assert_matches(&run(rule), |i| {
+                let (mut w, mut v) = (W0[i] as f64, 0.0);
+                GRADS.iter().map(|g| {
+                    let g = g[i] as f64;
+                    v = 0.9 * v - 0.1 * g;
+                    w += if nesterov { 0.9 * v - 0.1 * g } else { v };
+                    w
+                }).collect()
+            });
+        }
+    }
+}

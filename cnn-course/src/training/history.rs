@@ -1,0 +1,54 @@
+//! `History`: the numbers `fit` logged, one entry per epoch.
+
+use std::fmt;
+
+/// What happened in each epoch of `fit`, as Keras' `history.history`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// Epoch numbers, from 1.
+    pub epoch: Vec<usize>,
+    /// Mean training loss over the epoch's batches.
+    pub loss: Vec<f64>,
+    /// Training accuracy over the epoch.
+    pub accuracy: Vec<f64>,
+    /// Validation loss after each epoch (empty without validation data).
+    pub val_loss: Vec<f64>,
+    /// Validation accuracy after each epoch (empty without validation data).
+    pub val_accuracy: Vec<f64>,
+    /// Why training stopped before its last epoch, if it did.
+    pub stopped_early: Option<String>,
+}
+
+impl History {
+    /// A series by its Keras name (`loss`, `accuracy`, `val_loss`, `val_accuracy`).
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        match name {
+            "loss" => Some(&self.loss),
+            "accuracy" | "acc" => Some(&self.accuracy),
+            "val_loss" => Some(&self.val_loss),
+            "val_accuracy" | "val_acc" => Some(&self.val_accuracy),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "epoch  loss     accuracy  val_loss  val_accuracy")?;
+        for (i, epoch) in self.epoch.iter().enumerate() {
+            let val = |v: &Vec<f64>| v.get(i).map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
+            writeln!(
+                f,
+                "{epoch:<6} {:<8.4} {:<9.4} {:<9} {}",
+                self.loss[i],
+                self.accuracy[i],
+                val(&self.val_loss),
+                val(&self.val_accuracy)
+            )?;
+        }
+        if let Some(reason) = &self.stopped_early {
+            writeln!(f, "stopped early: {reason}")?;
+        }
+        Ok(())
+    }
+}
