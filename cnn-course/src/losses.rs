@@ -58,8 +58,8 @@ mod tests {
     use candle_core::{Device, Var};
 
     fn ce(z: &[[f32; 3]], y: &[[f32; 3]], a: Activation) -> f32 {
-        let z = Tensor::new(z, &Device::Cpu).unwrap();
-        let y = Tensor::new(y, &Device::Cpu).unwrap();
+        let rows = |a: &[[f32; 3]]| Tensor::from_vec(a.concat(), (a.len(), 3), &Device::Cpu).unwrap();
+        let (z, y) = (rows(z), rows(y));
         cross_entropy(&z, a, &y).unwrap().to_scalar().unwrap()
     }
 

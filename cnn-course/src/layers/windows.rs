@@ -50,7 +50,8 @@ pub(crate) fn gather_windows(
     pad_value: f32,
 ) -> Result<Tensor> {
     let x = crop_and_pad(x, 2, rows, pad_value)?;
-    let x = crop_and_pad(&x, 3, cols, pad_value)?;
+    // index_select reads contiguous tensors only; cropping may leave a strided view.
+    let x = crop_and_pad(&x, 3, cols, pad_value)?.contiguous()?;
     let mut pieces = Vec::with_capacity(pool.rows * pool.cols);
     for dr in 0..pool.rows {
         let row_ids = strided_indices(dr, strides.rows, rows.output, &x)?;
