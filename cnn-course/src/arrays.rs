@@ -116,15 +116,23 @@ mod tests {
 
     #[test]
     fn arrays_and_tensors_round_trip_in_keras_layout() {
-        let a = Array4::from_shape_fn((2, 3, 4, 5), |(n, r, c, ch)| {
-            (n * 1000 + r * 100 + c * 10 + ch) as f32
-        });
+        let a = Array4::from_shape_fn((2, 3, 4, 5), |(n, r, c, ch)| (n * 1000 + r * 100 + c * 10 + ch) as f32);
         let t = a.to_tensor().unwrap();
         assert_eq!(t.dims(), &[2, 3, 4, 5]);
         let internal = to_internal(&t).unwrap();
         assert_eq!(internal.dims(), &[2, 5, 3, 4]);
         // Channel 4 of row 2, column 1 of the second image.
-        let v: f32 = internal.get(1).unwrap().get(4).unwrap().get(2).unwrap().get(1).unwrap().to_scalar().unwrap();
+        let v: f32 = internal
+            .get(1)
+            .unwrap()
+            .get(4)
+            .unwrap()
+            .get(2)
+            .unwrap()
+            .get(1)
+            .unwrap()
+            .to_scalar()
+            .unwrap();
         assert_eq!(v, 1214.0);
         let back = to_array(&to_keras(&internal).unwrap()).unwrap();
         assert_eq!(back, a.into_dyn());
@@ -133,7 +141,10 @@ mod tests {
     #[test]
     fn integer_arrays_become_f32() {
         let labels = Array1::from(vec![0u8, 2, 1]);
-        assert_eq!(labels.to_tensor().unwrap().to_vec1::<f32>().unwrap(), vec![0.0, 2.0, 1.0]);
+        assert_eq!(
+            labels.to_tensor().unwrap().to_vec1::<f32>().unwrap(),
+            vec![0.0, 2.0, 1.0]
+        );
         // Views and non-standard layouts convert by logical order.
         let a = ndarray::arr2(&[[1f64, 2.0], [3.0, 4.0]]);
         let t = a.t().to_tensor().unwrap();

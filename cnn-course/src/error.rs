@@ -20,10 +20,7 @@ pub enum Error {
     /// A file that exists but holds something other than what was expected.
     File { path: PathBuf, message: String },
     /// The operating system refused a read or a write.
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     /// An error inside candle that the crate's own checks did not anticipate.
     Candle(candle_core::Error),
 }

@@ -34,6 +34,7 @@ pub mod datasets;
 pub mod device;
 pub mod error;
 pub mod initializers;
+pub mod labels;
 pub mod layers;
 pub mod losses;
 pub mod metrics;
@@ -67,6 +68,7 @@ pub use plotters;
 
 /// Everything a notebook needs: `use cnn_course::prelude::*;`.
 pub mod prelude {
+    pub use crate::labels::{argmax_rows, count_correct, one_hot, to_categorical};
     pub use crate::layers::WithInputShape;
     pub use crate::{
         conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, AvgPool2D, BatchNormalization,

@@ -81,7 +81,13 @@ mod tests {
         let z = Var::new(&[[0.5f32, -1.0, 2.0], [0.0, 0.3, -0.2]], &Device::Cpu).unwrap();
         let y = Tensor::new(&[[0f32, 1.0, 0.0], [1.0, 0.0, 0.0]], &Device::Cpu).unwrap();
         let loss = cross_entropy(z.as_tensor(), Activation::Softmax, &y).unwrap();
-        let grad = loss.backward().unwrap().get(z.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
+        let grad = loss
+            .backward()
+            .unwrap()
+            .get(z.as_tensor())
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         let values = z.as_tensor().to_vec2::<f32>().unwrap();
         for r in 0..values.len() {
             for c in 0..3 {
@@ -92,10 +98,17 @@ mod tests {
                 down[r][c] -= 1e-2;
                 let total = |v: &Vec<Vec<f32>>| {
                     let zt = Tensor::new(vec![v[0].clone(), v[1].clone()], &Device::Cpu).unwrap();
-                    cross_entropy(&zt, Activation::Softmax, &y).unwrap().to_scalar::<f32>().unwrap()
+                    cross_entropy(&zt, Activation::Softmax, &y)
+                        .unwrap()
+                        .to_scalar::<f32>()
+                        .unwrap()
                 };
                 let numeric = (total(&up) - total(&down)) / 2e-2;
-                assert!((numeric - grad[r][c]).abs() < 1e-3, "{r},{c}: {numeric} vs {}", grad[r][c]);
+                assert!(
+                    (numeric - grad[r][c]).abs() < 1e-3,
+                    "{r},{c}: {numeric} vs {}",
+                    grad[r][c]
+                );
             }
         }
     }

@@ -61,13 +61,7 @@ pub struct AxisWindows {
 impl AxisWindows {
     /// Plan the windows along an axis of `input` pixels; `None` when a `valid` window does
     /// not fit in the input at all.
-    pub fn plan(
-        input: usize,
-        kernel: usize,
-        stride: usize,
-        dilation: usize,
-        padding: Padding,
-    ) -> Option<Self> {
+    pub fn plan(input: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding) -> Option<Self> {
         let covered = (kernel - 1) * dilation + 1;
         match padding {
             Padding::Valid => {
@@ -127,7 +121,15 @@ mod tests {
     fn valid_windows_drop_unused_trailing_pixels() {
         // 11 pixels, 2-pixel windows every 2: 5 windows cover 10, the 11th is unused.
         let plan = AxisWindows::plan(11, 2, 2, 1, Padding::Valid).unwrap();
-        assert_eq!(plan, AxisWindows { output: 5, pad_before: 0, pad_after: 0, unused: 1 });
+        assert_eq!(
+            plan,
+            AxisWindows {
+                output: 5,
+                pad_before: 0,
+                pad_after: 0,
+                unused: 1
+            }
+        );
         assert_eq!(AxisWindows::plan(2, 3, 1, 1, Padding::Valid), None);
         // Dilation 2 makes a 3-pixel kernel cover 5.
         assert_eq!(AxisWindows::plan(5, 3, 1, 2, Padding::Valid).unwrap().output, 1);

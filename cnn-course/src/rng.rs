@@ -37,9 +37,7 @@ pub fn uniform(n: usize, low: f32, high: f32) -> Vec<f32> {
 /// `n` numbers that are 1 with probability `p` and 0 otherwise.
 pub fn bernoulli(n: usize, p: f64) -> Vec<f32> {
     let mut rng = generator();
-    (0..n)
-        .map(|_| if rng.random_bool(p) { 1.0 } else { 0.0 })
-        .collect()
+    (0..n).map(|_| if rng.random_bool(p) { 1.0 } else { 0.0 }).collect()
 }
 
 /// The numbers `0..n` in a random order.

@@ -13,7 +13,9 @@ fn message<T: std::fmt::Debug>(result: Result<T>) -> String {
 
 fn compiled() -> Sequential {
     let mut model = small_cnn().unwrap();
-    model.compile("adam", "categorical_crossentropy", &["accuracy"]).unwrap();
+    model
+        .compile("adam", "categorical_crossentropy", &["accuracy"])
+        .unwrap();
     model
 }
 
@@ -143,7 +145,9 @@ fn class_numbers_with_the_categorical_loss() {
 #[test]
 fn sparse_labels_out_of_range() {
     let mut model = small_cnn().unwrap();
-    model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+    model
+        .compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
+        .unwrap();
     let (x, _, _) = blobs(3, 1);
     let labels = Array1::from(vec![0usize, 1, 3]);
     assert_eq!(
@@ -236,7 +240,9 @@ fn loading_weights_of_another_model() {
     let model = small_cnn().unwrap();
     model.save_weights(&path).unwrap();
     let mut other = Sequential::new();
-    other.add(Conv2D::new(6, 3).activation("relu").input_shape((8, 8, 1))).unwrap();
+    other
+        .add(Conv2D::new(6, 3).activation("relu").input_shape((8, 8, 1)))
+        .unwrap();
     other.add(Flatten::new()).unwrap();
     other.add(Dense::new(3).activation("softmax")).unwrap();
     let before = other.layers()[0].get_weights().unwrap();
@@ -248,7 +254,11 @@ fn loading_weights_of_another_model() {
             path.display()
         )
     );
-    assert_eq!(other.layers()[0].get_weights().unwrap(), before, "nothing changes when loading fails");
+    assert_eq!(
+        other.layers()[0].get_weights().unwrap(),
+        before,
+        "nothing changes when loading fails"
+    );
 }
 
 #[test]
@@ -257,6 +267,26 @@ fn loading_a_file_that_is_not_safetensors() {
     let path = dir.path().join("broken.safetensors");
     std::fs::write(&path, b"this is not a weights file").unwrap();
     let err = message(small_cnn().unwrap().load_weights(&path));
-    assert!(err.starts_with(&format!("{}: not a readable safetensors weights file (", path.display())), "{err}");
-    assert!(err.ends_with("hint: the file may be truncated or of another format; save it again with model.save_weights"), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "{}: not a readable safetensors weights file (",
+            path.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("hint: the file may be truncated or of another format; save it again with model.save_weights"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nan_in_the_inputs() {
+    let mut model = compiled();
+    let (mut x, y, _) = blobs(30, 1);
+    x[[24, 3, 3, 0]] = f32::NAN;
+    assert_eq!(
+        message(model.fit(&x, &y, Fit::new())),
+        "fit: the inputs contain NaN (first in sample 24); hint: check how the data was loaded and scaled — pixels should be numbers in 0..1"
+    );
 }

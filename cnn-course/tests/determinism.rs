@@ -17,7 +17,11 @@ fn run(seed: u64) -> Result<(Vec<f64>, Vec<f64>)> {
     model.add(Dense::new(3).activation("softmax"))?;
     model.compile("rmsprop", "categorical_crossentropy", &["accuracy"])?;
     let (x, y, _) = common::blobs(60, 11);
-    let history = model.fit(&x, &y, Fit::new().epochs(3).batch_size(8).validation_split(0.2).verbose(0))?;
+    let history = model.fit(
+        &x,
+        &y,
+        Fit::new().epochs(3).batch_size(8).validation_split(0.2).verbose(0),
+    )?;
     Ok((history.loss, history.val_loss))
 }
 

@@ -6,7 +6,11 @@ use cnn_course::prelude::*;
 /// (output shape, params) per layer, then the total.
 fn check(model: &Sequential, layers: &[(&[usize], usize)], total: usize) {
     let summary = model.summary();
-    let got: Vec<(Vec<usize>, usize)> = summary.rows.iter().map(|r| (r.output_shape.clone(), r.params)).collect();
+    let got: Vec<(Vec<usize>, usize)> = summary
+        .rows
+        .iter()
+        .map(|r| (r.output_shape.clone(), r.params))
+        .collect();
     let want: Vec<(Vec<usize>, usize)> = layers.iter().map(|(s, p)| (s.to_vec(), *p)).collect();
     assert_eq!(got, want, "\n{summary}");
     assert_eq!(summary.total_params, total);
@@ -45,22 +49,40 @@ fn dense_784_5_15_3() -> Result<()> {
 #[test]
 fn two_same_convs_of_10() -> Result<()> {
     let mut model = Sequential::new();
-    model.add(Conv2D::new(10, 3).padding("same").activation("relu").input_shape((28, 28, 1)))?;
+    model.add(
+        Conv2D::new(10, 3)
+            .padding("same")
+            .activation("relu")
+            .input_shape((28, 28, 1)),
+    )?;
     model.add(Conv2D::new(10, 3).padding("same").activation("relu"))?;
     model.add(Flatten::new())?;
     model.add(Dense::new(3).activation("softmax"))?;
-    check(&model, &[(&[28, 28, 10], 100), (&[28, 28, 10], 910), (&[7840], 0), (&[3], 23523)], 24533);
+    check(
+        &model,
+        &[(&[28, 28, 10], 100), (&[28, 28, 10], 910), (&[7840], 0), (&[3], 23523)],
+        24533,
+    );
     Ok(())
 }
 
 #[test]
 fn same_convs_of_5_and_15() -> Result<()> {
     let mut model = Sequential::new();
-    model.add(Conv2D::new(5, 3).padding("same").activation("relu").input_shape((28, 28, 1)))?;
+    model.add(
+        Conv2D::new(5, 3)
+            .padding("same")
+            .activation("relu")
+            .input_shape((28, 28, 1)),
+    )?;
     model.add(Conv2D::new(15, 3).padding("same").activation("relu"))?;
     model.add(Flatten::new())?;
     model.add(Dense::new(3).activation("softmax"))?;
-    check(&model, &[(&[28, 28, 5], 50), (&[28, 28, 15], 690), (&[11760], 0), (&[3], 35283)], 36023);
+    check(
+        &model,
+        &[(&[28, 28, 5], 50), (&[28, 28, 15], 690), (&[11760], 0), (&[3], 35283)],
+        36023,
+    );
     Ok(())
 }
 
@@ -71,7 +93,11 @@ fn two_valid_convs_with_kernel_2() -> Result<()> {
     model.add(Conv2D::new(10, 2).activation("relu"))?;
     model.add(Flatten::new())?;
     model.add(Dense::new(3).activation("softmax"))?;
-    check(&model, &[(&[27, 27, 10], 50), (&[26, 26, 10], 410), (&[6760], 0), (&[3], 20283)], 20743);
+    check(
+        &model,
+        &[(&[27, 27, 10], 50), (&[26, 26, 10], 410), (&[6760], 0), (&[3], 20283)],
+        20743,
+    );
     Ok(())
 }
 
@@ -86,7 +112,14 @@ fn convs_with_pooling() -> Result<()> {
     model.add(Dense::new(3).activation("softmax"))?;
     check(
         &model,
-        &[(&[26, 26, 5], 50), (&[13, 13, 5], 0), (&[11, 11, 15], 690), (&[5, 5, 15], 0), (&[375], 0), (&[3], 1128)],
+        &[
+            (&[26, 26, 5], 50),
+            (&[13, 13, 5], 0),
+            (&[11, 11, 15], 690),
+            (&[5, 5, 15], 0),
+            (&[375], 0),
+            (&[3], 1128),
+        ],
         1868,
     );
     Ok(())
@@ -100,7 +133,17 @@ fn kernel_2_convs_with_one_pooling() -> Result<()> {
     model.add(Conv2D::new(5, 2).activation("relu"))?;
     model.add(Flatten::new())?;
     model.add(Dense::new(3).activation("softmax"))?;
-    check(&model, &[(&[27, 27, 15], 75), (&[13, 13, 15], 0), (&[12, 12, 5], 305), (&[720], 0), (&[3], 2163)], 2543);
+    check(
+        &model,
+        &[
+            (&[27, 27, 15], 75),
+            (&[13, 13, 15], 0),
+            (&[12, 12, 5], 305),
+            (&[720], 0),
+            (&[3], 2163),
+        ],
+        2543,
+    );
     Ok(())
 }
 
@@ -175,7 +218,7 @@ fn udacity_dimension_studies() -> Result<()> {
     model.add(Conv2D::new(8, 3).strides(2))?;
     assert_eq!(model.layers()[0].output_shape(), &[64, 64, 32]);
     assert_eq!(model.layers()[1].output_shape(), &[31, 31, 8]); // ceil((64 − 3 + 1)/2)
-    // Parameters = K·F·F·D_in + K.
+                                                                // Parameters = K·F·F·D_in + K.
     assert_eq!(model.layers()[0].count_params(), 32 * 3 * 3 * 3 + 32);
     // MaxPooling2D(2, 2) on 100×100×15 → 50×50×15.
     let mut model = Sequential::new();
@@ -187,7 +230,12 @@ fn udacity_dimension_studies() -> Result<()> {
 #[test]
 fn cifar10_cnn_with_same_convs_and_pooling() -> Result<()> {
     let mut model = Sequential::new();
-    model.add(Conv2D::new(16, 2).padding("same").activation("relu").input_shape((32, 32, 3)))?;
+    model.add(
+        Conv2D::new(16, 2)
+            .padding("same")
+            .activation("relu")
+            .input_shape((32, 32, 3)),
+    )?;
     model.add(MaxPool2D::new(2))?;
     model.add(Conv2D::new(32, 2).padding("same").activation("relu"))?;
     model.add(MaxPool2D::new(2))?;

@@ -83,12 +83,18 @@ impl Callback for ModelCheckpoint {
                         "Epoch {epoch}: {name} improved from {best:.5} to {value:.5}, saving weights to {}",
                         path.display()
                     ),
-                    None => println!("Epoch {epoch}: {name} is {value:.5}, saving weights to {}", path.display()),
+                    None => println!(
+                        "Epoch {epoch}: {name} is {value:.5}, saving weights to {}",
+                        path.display()
+                    ),
                 }
             }
             self.monitor.best = Some(value);
         } else if self.verbose {
-            println!("Epoch {epoch}: {name} did not improve from {:.5}", self.monitor.best.unwrap_or(value));
+            println!(
+                "Epoch {epoch}: {name} did not improve from {:.5}",
+                self.monitor.best.unwrap_or(value)
+            );
         }
         Ok(Control::Continue)
     }

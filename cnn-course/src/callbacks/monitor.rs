@@ -31,7 +31,10 @@ impl Monitor {
     pub fn begin(&mut self, callback: &str, plan: &TrainingPlan) -> Result<()> {
         self.best = None;
         if !["auto", "min", "max"].contains(&self.mode.as_str()) {
-            bail!("{callback}: unknown mode '{}'; hint: use \"auto\", \"min\" or \"max\"", self.mode);
+            bail!(
+                "{callback}: unknown mode '{}'; hint: use \"auto\", \"min\" or \"max\"",
+                self.mode
+            );
         }
         if !["loss", "accuracy", "val_loss", "val_accuracy", "acc", "val_acc"].contains(&self.name.as_str()) {
             bail!(

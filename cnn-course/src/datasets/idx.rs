@@ -23,9 +23,12 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let raw = fs::read(path).map_err(|e| Error::io(path, e))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| Error::file(path, format!("the gzip data is damaged ({e}); hint: download the file again")))?;
+        GzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(|e| {
+            Error::file(
+                path,
+                format!("the gzip data is damaged ({e}); hint: download the file again"),
+            )
+        })?;
         out
     } else {
         raw
@@ -36,7 +39,10 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
 /// Parse IDX bytes; the error is a message without the file name.
 pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     if bytes.len() < 4 {
-        return Err(format!("too short for an IDX file ({} bytes); hint: the file is truncated or empty", bytes.len()));
+        return Err(format!(
+            "too short for an IDX file ({} bytes); hint: the file is truncated or empty",
+            bytes.len()
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
         return Err(format!(
@@ -46,11 +52,16 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     }
     let rank = bytes[3] as usize;
     if rank == 0 || rank > 4 {
-        return Err(format!("an IDX file with {rank} dimensions; expected 1 (labels) or 3 (images)"));
+        return Err(format!(
+            "an IDX file with {rank} dimensions; expected 1 (labels) or 3 (images)"
+        ));
     }
     let header = 4 + 4 * rank;
     if bytes.len() < header {
-        return Err(format!("the header needs {header} bytes, the file has {}; hint: the file is truncated", bytes.len()));
+        return Err(format!(
+            "the header needs {header} bytes, the file has {}; hint: the file is truncated",
+            bytes.len()
+        ));
     }
     let dims: Vec<usize> = (0..rank)
         .map(|i| u32::from_be_bytes([bytes[4 + 4 * i], bytes[5 + 4 * i], bytes[6 + 4 * i], bytes[7 + 4 * i]]) as usize)
@@ -60,7 +71,11 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     if found != expected {
         return Err(format!(
             "the header announces {dims:?} = {expected} values, the file holds {found}; hint: the file is {}",
-            if found < expected { "truncated" } else { "longer than its header says" }
+            if found < expected {
+                "truncated"
+            } else {
+                "longer than its header says"
+            }
         ));
     }
     Ok(IdxArray {
@@ -99,6 +114,9 @@ mod tests {
             parse_idx(&[0x89, b'P', b'N', b'G', 0, 0]).unwrap_err(),
             "not an IDX file of bytes: magic number 89 50 4e 47, expected 00 00 08 <dimensions>; hint: check that this is an MNIST-format file"
         );
-        assert_eq!(parse_idx(&[0, 0]).unwrap_err(), "too short for an IDX file (2 bytes); hint: the file is truncated or empty");
+        assert_eq!(
+            parse_idx(&[0, 0]).unwrap_err(),
+            "too short for an IDX file (2 bytes); hint: the file is truncated or empty"
+        );
     }
 }

@@ -25,13 +25,19 @@ fn find(dir: &Path, names: &[&str]) -> Result<PathBuf> {
     }
     Err(Error::file(
         dir,
-        format!("no {} (or .gz) in this folder; hint: put the four MNIST-format files here under their standard names", names[0]),
+        format!(
+            "no {} (or .gz) in this folder; hint: put the four MNIST-format files here under their standard names",
+            names[0]
+        ),
     ))
 }
 
 fn images(path: &Path, idx: IdxArray) -> Result<Array4<f32>> {
     let &[n, rows, cols] = idx.dims.as_slice() else {
-        return Err(Error::file(path, format!("expected images [count, rows, cols], found dimensions {:?}", idx.dims)));
+        return Err(Error::file(
+            path,
+            format!("expected images [count, rows, cols], found dimensions {:?}", idx.dims),
+        ));
     };
     let values: Vec<f32> = idx.data.iter().map(|&v| v as f32 / 255.0).collect();
     Array4::from_shape_vec((n, rows, cols, 1), values).map_err(|e| Error::file(path, e.to_string()))
@@ -63,5 +69,10 @@ pub fn load_mnist_dir(dir: impl AsRef<Path>) -> Result<Dataset> {
     };
     let (x_train, y_train) = part("train-images-idx3-ubyte", "train-labels-idx1-ubyte")?;
     let (x_test, y_test) = part("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?;
-    Ok(Dataset { x_train, y_train, x_test, y_test })
+    Ok(Dataset {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+    })
 }

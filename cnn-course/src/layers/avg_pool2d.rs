@@ -73,7 +73,13 @@ mod tests {
     fn output_and_gradients_match_a_plain_loop() {
         for (layer, input, pool, stride, padding) in [
             (AvgPool2D::new(2), vec![11, 11, 2], (2, 2), (2, 2), Padding::Valid),
-            (AvgPool2D::new(3).strides(2).padding("same"), vec![7, 6, 1], (3, 3), (2, 2), Padding::Same),
+            (
+                AvgPool2D::new(3).strides(2).padding("same"),
+                vec![7, 6, 1],
+                (3, 3),
+                (2, 2),
+                Padding::Same,
+            ),
         ] {
             let mut layer = layer;
             layer.build("avg_pool2d", &input, &Device::Cpu).unwrap();

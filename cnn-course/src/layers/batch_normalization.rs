@@ -167,13 +167,28 @@ mod tests {
         let x = crate::testing::random_batch(5, &[4, 4, 3]).affine(3.0, 2.0).unwrap();
         let y = layer.forward(&x, true).unwrap();
         for c in 0..3 {
-            let channel = y.narrow(1, c, 1).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let channel = y
+                .narrow(1, c, 1)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
             let mean = channel.iter().sum::<f32>() / channel.len() as f32;
             let var = channel.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / channel.len() as f32;
-            assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-2, "channel {c}: mean {mean}, var {var}");
+            assert!(
+                mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-2,
+                "channel {c}: mean {mean}, var {var}"
+            );
         }
         // The moving mean moved 1 % of the way from 0 to the batch mean.
-        let batch_mean = x.narrow(1, 0, 1).unwrap().mean_all().unwrap().to_scalar::<f32>().unwrap();
+        let batch_mean = x
+            .narrow(1, 0, 1)
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         let moving = layer.weights()[2].var.as_tensor().to_vec1::<f32>().unwrap();
         assert!((moving[0] - 0.01 * batch_mean).abs() < 1e-6);
     }
@@ -183,8 +198,14 @@ mod tests {
         let mut layer = BatchNormalization::new();
         layer.build("batch_normalization", &[2], &Device::Cpu).unwrap();
         let weights = layer.weights();
-        weights[2].var.set(&Tensor::new(&[1f32, -1.0], &Device::Cpu).unwrap()).unwrap();
-        weights[3].var.set(&Tensor::new(&[4f32, 0.25], &Device::Cpu).unwrap()).unwrap();
+        weights[2]
+            .var
+            .set(&Tensor::new(&[1f32, -1.0], &Device::Cpu).unwrap())
+            .unwrap();
+        weights[3]
+            .var
+            .set(&Tensor::new(&[4f32, 0.25], &Device::Cpu).unwrap())
+            .unwrap();
         let x = Tensor::new(&[[3f32, 0.0]], &Device::Cpu).unwrap();
         let y = layer.forward(&x, false).unwrap().to_vec2::<f32>().unwrap();
         assert!((y[0][0] - 2.0 / (4.0f32 + 1e-3).sqrt()).abs() < 1e-6);

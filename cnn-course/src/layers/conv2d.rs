@@ -22,8 +22,8 @@
 //! assert_eq!(model.count_params(), 16 * (2 * 2 * 1) + 16); // 80
 //! ```
 
-use super::{expect_images, expect_positive, not_built, Layer, Size2, Weight};
 use super::windows::{crop_and_pad, strided_indices};
+use super::{expect_images, expect_positive, not_built, Layer, Size2, Weight};
 use crate::activation::ActivationName;
 use crate::initializers::{constant, glorot_uniform};
 use crate::padding::{AxisWindows, Padding};
@@ -251,7 +251,10 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences() {
         let cases = [
-            (Conv2D::new(2, 3).strides(2).padding("same").activation("tanh"), vec![7, 6, 2]),
+            (
+                Conv2D::new(2, 3).strides(2).padding("same").activation("tanh"),
+                vec![7, 6, 2],
+            ),
             (Conv2D::new(2, 2).padding("same").activation("sigmoid"), vec![5, 5, 1]),
             (Conv2D::new(2, 3).dilation_rate(2).activation("tanh"), vec![7, 8, 2]),
             (Conv2D::new(2, (2, 3)).strides((1, 2)).activation("tanh"), vec![6, 7, 1]),

@@ -72,7 +72,13 @@ mod tests {
         let mut layer = Dropout::new(0.25);
         layer.build("dropout", &[1000], &Device::Cpu).unwrap();
         let x = Tensor::ones((4, 1000), candle_core::DType::F32, &Device::Cpu).unwrap();
-        let y = layer.forward(&x, true).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let y = layer
+            .forward(&x, true)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         let dropped = y.iter().filter(|&&v| v == 0.0).count() as f64 / y.len() as f64;
         assert!((dropped - 0.25).abs() < 0.03, "dropped {dropped}");
         assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
@@ -89,17 +95,37 @@ mod tests {
         let r = Tensor::new(&[0.5f32, -2.0, 1.5, 3.0], &Device::Cpu).unwrap();
         let loss = |v: &[f32]| -> f32 {
             let x = Tensor::new(v, &Device::Cpu).unwrap();
-            layer.apply_mask(&x, &mask).unwrap().mul(&r).unwrap().sum_all().unwrap().to_scalar().unwrap()
+            layer
+                .apply_mask(&x, &mask)
+                .unwrap()
+                .mul(&r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap()
         };
         let x = Var::new(x_values.as_slice(), &Device::Cpu).unwrap();
-        let grads = layer.apply_mask(x.as_tensor(), &mask).unwrap().mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+        let grads = layer
+            .apply_mask(x.as_tensor(), &mask)
+            .unwrap()
+            .mul(&r)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         let analytic = grads.get(x.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
         for i in 0..4 {
             let (mut up, mut down) = (x_values.clone(), x_values.clone());
             up[i] += 1e-2;
             down[i] -= 1e-2;
             let numeric = (loss(&up) - loss(&down)) / 2e-2;
-            assert!((numeric - analytic[i]).abs() < 1e-3, "{i}: {numeric} vs {}", analytic[i]);
+            assert!(
+                (numeric - analytic[i]).abs() < 1e-3,
+                "{i}: {numeric} vs {}",
+                analytic[i]
+            );
         }
         // Dropped inputs get no gradient; kept ones get r / (1 − rate).
         assert_eq!(analytic[1], 0.0);

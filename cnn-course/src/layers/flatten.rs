@@ -54,7 +54,17 @@ mod tests {
         assert_eq!(flat.dims(), &[1, 24]);
         assert_eq!(flat.flatten_all().unwrap().to_vec1::<f32>().unwrap(), keras);
         // Value at (row 1, col 2, channel 3) is at position (1·3 + 2)·4 + 3 = 23.
-        let internal: f32 = x.get(0).unwrap().get(3).unwrap().get(1).unwrap().get(2).unwrap().to_scalar().unwrap();
+        let internal: f32 = x
+            .get(0)
+            .unwrap()
+            .get(3)
+            .unwrap()
+            .get(1)
+            .unwrap()
+            .get(2)
+            .unwrap()
+            .to_scalar()
+            .unwrap();
         assert_eq!(keras[23], internal);
     }
 }

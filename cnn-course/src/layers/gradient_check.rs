@@ -27,7 +27,10 @@ fn coordinates(count: usize) -> Vec<usize> {
     if count <= 120 {
         (0..count).collect()
     } else {
-        (0..50).map(|i| i * count / 50 + (i % 3)).filter(|&i| i < count).collect()
+        (0..50)
+            .map(|i| i * count / 50 + (i % 3))
+            .filter(|&i| i < count)
+            .collect()
     }
 }
 
@@ -68,7 +71,10 @@ pub fn check_layer_gradients(layer: &dyn Layer, input_shape: &[usize]) {
         compare(weight.name, grad, |i, h| {
             let mut v = values.clone();
             v[i] += h;
-            weight.var.set(&Tensor::from_vec(v, original.dims(), original.device()).unwrap()).unwrap();
+            weight
+                .var
+                .set(&Tensor::from_vec(v, original.dims(), original.device()).unwrap())
+                .unwrap();
             let l = loss(layer, &x, &r);
             weight.var.set(&original).unwrap();
             l
@@ -136,7 +142,13 @@ fn layer_settings(layer: &super::Conv2D) -> ((usize, usize), usize, Padding) {
 }
 
 /// Max pooling written as loops: the largest value of each window (padding never wins).
-pub fn reference_pool(x: &Tensor, pool: (usize, usize), stride: (usize, usize), padding: Padding, average: bool) -> Tensor {
+pub fn reference_pool(
+    x: &Tensor,
+    pool: (usize, usize),
+    stride: (usize, usize),
+    padding: Padding,
+    average: bool,
+) -> Tensor {
     let (n, channels, rows, cols) = x.dims4().unwrap();
     let xs = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let (pr, out_r) = keras_pad_before(rows, pool.0, stride.0, 1, padding);

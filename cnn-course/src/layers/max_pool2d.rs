@@ -141,9 +141,27 @@ mod tests {
     fn output_matches_a_plain_loop() {
         let cases = [
             (MaxPool2D::new(2), vec![11, 11, 3], (2, 2), (2, 2), Padding::Valid),
-            (MaxPool2D::new(3).strides(2).padding("same"), vec![7, 8, 2], (3, 3), (2, 2), Padding::Same),
-            (MaxPool2D::new((2, 3)).strides(1), vec![5, 6, 1], (2, 3), (1, 1), Padding::Valid),
-            (MaxPool2D::new(2).padding("same"), vec![5, 5, 2], (2, 2), (2, 2), Padding::Same),
+            (
+                MaxPool2D::new(3).strides(2).padding("same"),
+                vec![7, 8, 2],
+                (3, 3),
+                (2, 2),
+                Padding::Same,
+            ),
+            (
+                MaxPool2D::new((2, 3)).strides(1),
+                vec![5, 6, 1],
+                (2, 3),
+                (1, 1),
+                Padding::Valid,
+            ),
+            (
+                MaxPool2D::new(2).padding("same"),
+                vec![5, 5, 2],
+                (2, 2),
+                (2, 2),
+                Padding::Same,
+            ),
         ];
         for (layer, input, pool, stride, padding) in cases {
             let (layer, out) = built(layer, &input);
@@ -174,7 +192,11 @@ mod tests {
         );
         let mut layer = MaxPool2D::new(0);
         assert_eq!(
-            layer.build("max_pool2d", &[8, 8, 1], &Device::Cpu).err().unwrap().to_string(),
+            layer
+                .build("max_pool2d", &[8, 8, 1], &Device::Cpu)
+                .err()
+                .unwrap()
+                .to_string(),
             "max_pool2d: pool size must be at least 1, got 0×0; hint: use a positive size such as 2"
         );
     }

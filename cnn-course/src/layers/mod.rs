@@ -99,9 +99,7 @@ pub(crate) fn expect_images(name: &str, kind: &str, input_shape: &[usize]) -> Re
 /// The error for a 0 in a size setting (kernel, pool, strides, dilation).
 pub(crate) fn expect_positive(name: &str, setting: &str, value: Size2) -> Result<()> {
     if value.rows == 0 || value.cols == 0 {
-        crate::bail!(
-            "{name}: {setting} must be at least 1, got {value}; hint: use a positive size such as 2"
-        );
+        crate::bail!("{name}: {setting} must be at least 1, got {value}; hint: use a positive size such as 2");
     }
     Ok(())
 }

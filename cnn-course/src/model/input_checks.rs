@@ -9,16 +9,19 @@ use candle_core::{DType, Tensor};
 /// Check a batch of inputs `x` (Keras layout) against the model's input shape.
 /// `what` names the caller (`fit`, `evaluate`, …).
 pub(crate) fn check_inputs(model: &Sequential, x: &Tensor, what: &str) -> Result<()> {
-    let Some(first) = model.layers().first() else {
+    let Some(first) = model.layer_slice().first() else {
         bail!("{what}: the model has no layers; hint: add some with model.add(...)");
     };
     let expected = first.input_shape();
     let got = x.dims();
     if got.first() == Some(&0) {
-        bail!("{what}: the dataset is empty (input shape {}); hint: check how the arrays were loaded or sliced", full_shape(got));
+        bail!(
+            "{what}: the dataset is empty (input shape {}); hint: check how the arrays were loaded or sliced",
+            full_shape(got)
+        );
     }
-    if got.len() >= 1 && &got[1..] == expected {
-        return Ok(());
+    if !got.is_empty() && &got[1..] == expected {
+        return check_finite(x, what);
     }
     // The most common mistakes get their own hint.
     if got.len() == 4 && expected.len() == 3 && got[1..3] == expected[..2] {
@@ -34,9 +37,13 @@ pub(crate) fn check_inputs(model: &Sequential, x: &Tensor, what: &str) -> Result
         );
     }
     let hint = if got.len() == 3 && expected.len() == 3 && expected[2] == 1 && got[1..] == expected[..2] {
-        "add the channel axis: x.insert_axis(Axis(3)) turns (samples, rows, cols) into (samples, rows, cols, 1)".to_string()
+        "add the channel axis: x.insert_axis(Axis(3)) turns (samples, rows, cols) into (samples, rows, cols, 1)"
+            .to_string()
     } else if expected.len() == 1 && got[1..].iter().product::<usize>() == expected[0] {
-        format!("flatten each sample first: x.into_shape_with_order(({}, {}))", got[0], expected[0])
+        format!(
+            "flatten each sample first: x.into_shape_with_order(({}, {}))",
+            got[0], expected[0]
+        )
     } else {
         "give the first layer the shape of one sample, without the sample axis".to_string()
     };
@@ -47,9 +54,33 @@ pub(crate) fn check_inputs(model: &Sequential, x: &Tensor, what: &str) -> Result
     );
 }
 
+/// Refuse NaN and infinite inputs: ReLU would silently turn a NaN into 0.
+fn check_finite(x: &Tensor, what: &str) -> Result<()> {
+    // One reduction first; the values are only scanned when something is off.
+    if x.sum_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?.is_finite() {
+        return Ok(());
+    }
+    let values = x.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+    let per_sample = values.len() / x.dims()[0].max(1);
+    if let Some(position) = values.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "{what}: the inputs contain {} (first in sample {}); hint: check how the data was loaded and scaled — pixels should be numbers in 0..1",
+            values[position],
+            position / per_sample.max(1)
+        );
+    }
+    Ok(())
+}
+
 /// Check labels `y` against `x`'s sample count and the model's outputs, and turn them into
 /// one-hot rows (what the loss works with).
-pub(crate) fn labels_to_one_hot(model: &Sequential, loss: Loss, x_samples: usize, y: &Tensor, what: &str) -> Result<Tensor> {
+pub(crate) fn labels_to_one_hot(
+    model: &Sequential,
+    loss: Loss,
+    x_samples: usize,
+    y: &Tensor,
+    what: &str,
+) -> Result<Tensor> {
     let outputs = model.output_shape();
     let &[classes] = outputs.as_slice() else {
         bail!(
@@ -88,7 +119,10 @@ pub(crate) fn labels_to_one_hot(model: &Sequential, loss: Loss, x_samples: usize
                 );
             }
             let values = y.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-            if let Some(bad) = values.iter().find(|&&v| v < 0.0 || v >= classes as f32 || v.fract() != 0.0) {
+            if let Some(bad) = values
+                .iter()
+                .find(|&&v| v < 0.0 || v >= classes as f32 || v.fract() != 0.0)
+            {
                 bail!(
                     "{what}: labels must be class numbers 0..{}, found {bad}; hint: the last Dense layer needs one unit per class",
                     classes - 1

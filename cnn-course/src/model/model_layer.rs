@@ -133,6 +133,7 @@ pub(crate) fn set_from_keras_order(w: &Weight, values: &Tensor) -> Result<()> {
         }
         None => values.clone(),
     };
-    w.var.set(&internal.to_dtype(w.var.dtype())?.to_device(w.var.device())?)?;
+    w.var
+        .set(&internal.to_dtype(w.var.dtype())?.to_device(w.var.device())?)?;
     Ok(())
 }

@@ -131,14 +131,15 @@ impl Sequential {
         &self.device
     }
 
-    /// The layers, first to last.
-    pub fn layers(&self) -> &[ModelLayer] {
-        &self.layers
+    /// The layers, first to last. Each is a handle that shares its weights with the model
+    /// and can be kept in a variable across notebook cells.
+    pub fn layers(&self) -> Vec<ModelLayer> {
+        self.layers.clone()
     }
 
-    /// The layer called `name`.
-    pub fn get_layer(&self, name: &str) -> Result<&ModelLayer> {
-        self.layers.iter().find(|l| l.name == name).ok_or_else(|| {
+    /// The layer called `name` (a handle sharing its weights with the model).
+    pub fn get_layer(&self, name: &str) -> Result<ModelLayer> {
+        self.layers.iter().find(|l| l.name == name).cloned().ok_or_else(|| {
             Error::invalid(format!(
                 "{}: no layer named '{name}'; hint: the layers are {}",
                 self.name,
@@ -190,6 +191,11 @@ impl Sequential {
     }
 
     /// The weights the optimizer updates: trainable weights of trainable layers.
+    /// The layers without copying, for the crate's own loops.
+    pub(crate) fn layer_slice(&self) -> &[ModelLayer] {
+        &self.layers
+    }
+
     pub(crate) fn trainable_vars(&self) -> Vec<Var> {
         self.layers
             .iter()
@@ -205,13 +211,19 @@ impl Sequential {
     /// numerical stability (softmax and log are combined).
     pub(crate) fn forward_to_logits(&self, x: &Tensor, train: bool) -> Result<(Tensor, Activation)> {
         let Some((last, rest)) = self.layers.split_last() else {
-            bail!("{}: the model has no layers; hint: add some with model.add(...)", self.name);
+            bail!(
+                "{}: the model has no layers; hint: add some with model.add(...)",
+                self.name
+            );
         };
         let mut x = x.clone();
         for layer in rest {
             x = layer.layer.forward(&x, train).map_err(|e| e.context(&layer.name))?;
         }
-        let z = last.layer.pre_activation(&x, train).map_err(|e| e.context(&last.name))?;
+        let z = last
+            .layer
+            .pre_activation(&x, train)
+            .map_err(|e| e.context(&last.name))?;
         Ok((z, last.layer.activation()))
     }
 

@@ -97,7 +97,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -119,9 +119,19 @@ impl fmt::Display for Summary {
             })
             .collect();
         let width = |i: usize, header: &str, min: usize| {
-            cells.iter().map(|c| c[i].chars().count()).chain([header.len(), min]).max().unwrap_or(min) + 2
+            cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .chain([header.len(), min])
+                .max()
+                .unwrap_or(min)
+                + 2
         };
-        let (w0, w1, w2) = (width(0, "Layer (type)", 26), width(1, "Output Shape", 24), width(2, "Param #", 9));
+        let (w0, w1, w2) = (
+            width(0, "Layer (type)", 26),
+            width(1, "Output Shape", 24),
+            width(2, "Param #", 9),
+        );
         let line = |c: char| c.to_string().repeat(w0 + w1 + w2 + 1);
         writeln!(f, "Model: \"{}\"", self.model_name)?;
         writeln!(f, "{}", line('_'))?;

@@ -18,9 +18,13 @@ use std::path::Path;
 impl Sequential {
     /// Every weight, keyed `layer/weight`, in the model's order.
     pub(crate) fn named_weights(&self) -> Vec<(String, Weight)> {
-        self.layers()
+        self.layer_slice()
             .iter()
-            .flat_map(|l| l.weights().into_iter().map(move |w| (format!("{}/{}", l.name(), w.name), w)))
+            .flat_map(|l| {
+                l.weights()
+                    .into_iter()
+                    .map(move |w| (format!("{}/{}", l.name(), w.name), w))
+            })
             .collect()
     }
 
@@ -36,8 +40,17 @@ impl Sequential {
             .ok_or_else(|| Error::file(path, "not a file name; hint: use a path like \"best.safetensors\""))?;
         let temporary = path.with_file_name(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
         let written = candle_core::safetensors::save(&tensors, &temporary)
-            .map_err(|e| Error::file(path, format!("could not write the weights: {e}; hint: check that the folder exists and is writable")))
-            .and_then(|()| fs::File::open(&temporary).and_then(|f| f.sync_all()).map_err(|e| Error::io(&temporary, e)))
+            .map_err(|e| {
+                Error::file(
+                    path,
+                    format!("could not write the weights: {e}; hint: check that the folder exists and is writable"),
+                )
+            })
+            .and_then(|()| {
+                fs::File::open(&temporary)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::io(&temporary, e))
+            })
             .and_then(|()| fs::rename(&temporary, path).map_err(|e| Error::io(path, e)));
         if written.is_err() {
             let _ = fs::remove_file(&temporary);
@@ -50,7 +63,10 @@ impl Sequential {
     pub fn load_weights(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         if !path.exists() {
-            return Err(Error::file(path, "no such file; hint: check the path, or train with a ModelCheckpoint first"));
+            return Err(Error::file(
+                path,
+                "no such file; hint: check the path, or train with a ModelCheckpoint first",
+            ));
         }
         let stored: HashMap<String, Tensor> = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| {
             Error::file(path, format!("not a readable safetensors weights file ({e}); hint: the file may be truncated or of another format; save it again with model.save_weights"))
@@ -69,10 +85,16 @@ impl Sequential {
                 Some(_) => {}
             }
         }
-        let mut unexpected: Vec<&String> = stored.keys().filter(|k| expected.iter().all(|(n, _)| n != *k)).collect();
+        let mut unexpected: Vec<&String> = stored
+            .keys()
+            .filter(|k| expected.iter().all(|(n, _)| n != *k))
+            .collect();
         unexpected.sort();
         for name in unexpected {
-            problems.push(format!("  not in this model: {name} {}", full_shape(stored[name].dims())));
+            problems.push(format!(
+                "  not in this model: {name} {}",
+                full_shape(stored[name].dims())
+            ));
         }
         if !problems.is_empty() {
             return Err(Error::file(

@@ -59,16 +59,25 @@ mod tests {
 
     #[test]
     fn follows_the_published_rule() {
-        assert_matches(&run(Adadelta { learning_rate: 1.0, ..Default::default() }), |i| {
-            let (mut w, mut a, mut d) = (W0[i] as f64, 0.0, 0.0);
-            GRADS.iter().map(|g| {
-                let g = g[i] as f64;
-                a = 0.95 * a + 0.05 * g * g;
-                let delta = (d + 1e-7f64).sqrt() / (a + 1e-7f64).sqrt() * g;
-                d = 0.95 * d + 0.05 * delta * delta;
-                w -= delta;
-                w
-            }).collect()
-        });
+        assert_matches(
+            &run(Adadelta {
+                learning_rate: 1.0,
+                ..Default::default()
+            }),
+            |i| {
+                let (mut w, mut a, mut d) = (W0[i] as f64, 0.0, 0.0);
+                GRADS
+                    .iter()
+                    .map(|g| {
+                        let g = g[i] as f64;
+                        a = 0.95 * a + 0.05 * g * g;
+                        let delta = (d + 1e-7f64).sqrt() / (a + 1e-7f64).sqrt() * g;
+                        d = 0.95 * d + 0.05 * delta * delta;
+                        w -= delta;
+                        w
+                    })
+                    .collect()
+            },
+        );
     }
 }

@@ -59,12 +59,15 @@ mod tests {
         assert!((run(Adagrad::default())[0][0] - 0.999_154_8).abs() < 1e-6);
         assert_matches(&run(Adagrad::default()), |i| {
             let (mut w, mut a) = (W0[i] as f64, 0.1);
-            GRADS.iter().map(|g| {
-                let g = g[i] as f64;
-                a += g * g;
-                w -= 0.001 * g / (a + 1e-7f64).sqrt();
-                w
-            }).collect()
+            GRADS
+                .iter()
+                .map(|g| {
+                    let g = g[i] as f64;
+                    a += g * g;
+                    w -= 0.001 * g / (a + 1e-7f64).sqrt();
+                    w
+                })
+                .collect()
         });
     }
 }

@@ -67,16 +67,20 @@ mod tests {
         assert!((first[0] - 0.999).abs() < 1e-6 && (first[1] + 1.999).abs() < 1e-6);
         assert_matches(&run(Adam::default()), |i| {
             let (mut w, mut m, mut v) = (W0[i] as f64, 0.0, 0.0);
-            GRADS.iter().enumerate().map(|(s, g)| {
-                let (g, t) = (g[i] as f64, s as i32 + 1);
-                m = 0.9 * m + 0.1 * g;
-                v = 0.999 * v + 0.001 * g * g;
-                let m_hat = m / (1.0 - 0.9f64.powi(t));
-                let v_hat = v / (1.0 - 0.999f64.powi(t));
-                // Keras folds the bias corrections into the step size, which moves ε slightly.
-                w -= 0.001 * m_hat / (v_hat.sqrt() + 1e-7 / (1.0 - 0.999f64.powi(t)).sqrt());
-                w
-            }).collect()
+            GRADS
+                .iter()
+                .enumerate()
+                .map(|(s, g)| {
+                    let (g, t) = (g[i] as f64, s as i32 + 1);
+                    m = 0.9 * m + 0.1 * g;
+                    v = 0.999 * v + 0.001 * g * g;
+                    let m_hat = m / (1.0 - 0.9f64.powi(t));
+                    let v_hat = v / (1.0 - 0.999f64.powi(t));
+                    // Keras folds the bias corrections into the step size, which moves ε slightly.
+                    w -= 0.001 * m_hat / (v_hat.sqrt() + 1e-7 / (1.0 - 0.999f64.powi(t)).sqrt());
+                    w
+                })
+                .collect()
         });
     }
 }

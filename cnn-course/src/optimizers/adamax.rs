@@ -61,13 +61,17 @@ mod tests {
     fn follows_the_published_rule() {
         assert_matches(&run(Adamax::default()), |i| {
             let (mut w, mut m, mut u) = (W0[i] as f64, 0.0f64, 0.0f64);
-            GRADS.iter().enumerate().map(|(s, g)| {
-                let g = g[i] as f64;
-                m = 0.9 * m + 0.1 * g;
-                u = (0.999 * u).max(g.abs());
-                w -= 0.001 / (1.0 - 0.9f64.powi(s as i32 + 1)) * m / (u + 1e-7);
-                w
-            }).collect()
+            GRADS
+                .iter()
+                .enumerate()
+                .map(|(s, g)| {
+                    let g = g[i] as f64;
+                    m = 0.9 * m + 0.1 * g;
+                    u = (0.999 * u).max(g.abs());
+                    w -= 0.001 / (1.0 - 0.9f64.powi(s as i32 + 1)) * m / (u + 1e-7);
+                    w
+                })
+                .collect()
         });
     }
 }

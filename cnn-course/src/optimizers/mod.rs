@@ -202,13 +202,12 @@ pub(crate) mod reference {
     /// (weight, gradient history) for each element.
     pub fn assert_matches(got: &[[f64; 2]], scalar: impl Fn(usize) -> Vec<f64>) {
         for i in 0..2 {
-            let want = scalar(i);
-            for (step, w) in want.iter().enumerate() {
+            for (step, (w, got)) in scalar(i).iter().zip(got).enumerate() {
                 assert!(
-                    (got[step][i] - w).abs() < 1e-5,
+                    (got[i] - w).abs() < 1e-5,
                     "element {i}, step {}: got {}, want {w}",
                     step + 1,
-                    got[step][i]
+                    got[i]
                 );
             }
         }

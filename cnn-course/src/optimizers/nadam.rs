@@ -72,7 +72,12 @@ impl UpdateRule for Nadam {
         let (product, product_next) = (self.u_product, self.u_product * u_next);
         state[0] = mix(self.beta_1, &state[0], 1.0 - self.beta_1, g)?;
         state[1] = mix(self.beta_2, &state[1], 1.0 - self.beta_2, &g.sqr()?)?;
-        let m_hat = mix(u_next / (1.0 - product_next), &state[0], (1.0 - u_t) / (1.0 - product), g)?;
+        let m_hat = mix(
+            u_next / (1.0 - product_next),
+            &state[0],
+            (1.0 - u_t) / (1.0 - product),
+            g,
+        )?;
         let v_hat = state[1].affine(1.0 / (1.0 - self.beta_2.powi(step as i32)), 0.0)?;
         let step = m_hat.div(&v_hat.sqrt()?.affine(1.0, self.epsilon)?)?;
         Ok(w.sub(&step.affine(self.learning_rate, 0.0)?)?)
@@ -89,17 +94,21 @@ mod tests {
         assert_matches(&run(Nadam::default()), |i| {
             let (mut w, mut m, mut v, mut product) = (W0[i] as f64, 0.0, 0.0, 1.0);
             let mu = |t: f64| 0.9 * (1.0 - 0.5 * 0.96f64.powf(0.004 * t));
-            GRADS.iter().enumerate().map(|(s, g)| {
-                let (g, t) = (g[i] as f64, s as f64 + 1.0);
-                product *= mu(t);
-                let product_next = product * mu(t + 1.0);
-                m = 0.9 * m + 0.1 * g;
-                v = 0.999 * v + 0.001 * g * g;
-                let m_hat = mu(t + 1.0) * m / (1.0 - product_next) + (1.0 - mu(t)) * g / (1.0 - product);
-                let v_hat = v / (1.0 - 0.999f64.powf(t));
-                w -= 0.001 * m_hat / (v_hat.sqrt() + 1e-7);
-                w
-            }).collect()
+            GRADS
+                .iter()
+                .enumerate()
+                .map(|(s, g)| {
+                    let (g, t) = (g[i] as f64, s as f64 + 1.0);
+                    product *= mu(t);
+                    let product_next = product * mu(t + 1.0);
+                    m = 0.9 * m + 0.1 * g;
+                    v = 0.999 * v + 0.001 * g * g;
+                    let m_hat = mu(t + 1.0) * m / (1.0 - product_next) + (1.0 - mu(t)) * g / (1.0 - product);
+                    let v_hat = v / (1.0 - 0.999f64.powf(t));
+                    w -= 0.001 * m_hat / (v_hat.sqrt() + 1e-7);
+                    w
+                })
+                .collect()
         });
     }
 }

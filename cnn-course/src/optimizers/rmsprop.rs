@@ -54,7 +54,9 @@ impl UpdateRule for RMSprop {
             state[1] = mix(self.rho, &state[1], 1.0 - self.rho, g)?;
             denominator = denominator.sub(&state[1].sqr()?)?;
         }
-        let increment = g.div(&denominator.affine(1.0, self.epsilon)?.sqrt()?)?.affine(self.learning_rate, 0.0)?;
+        let increment = g
+            .div(&denominator.affine(1.0, self.epsilon)?.sqrt()?)?
+            .affine(self.learning_rate, 0.0)?;
         if self.momentum > 0.0 {
             state[2] = mix(self.momentum, &state[2], 1.0, &increment)?;
             return Ok(w.sub(&state[2])?);
@@ -73,19 +75,26 @@ mod tests {
         // By hand, first step: v = 0.1 · 0.25 = 0.025; w = 1 − 0.001 · 0.5 / sqrt(0.025) = 0.996838.
         assert!((run(RMSprop::default())[0][0] - 0.996_837_7).abs() < 1e-6);
         for (centered, momentum) in [(false, 0.0), (true, 0.0), (false, 0.5)] {
-            let rule = RMSprop { centered, momentum, ..Default::default() };
+            let rule = RMSprop {
+                centered,
+                momentum,
+                ..Default::default()
+            };
             assert_matches(&run(rule), |i| {
                 let (mut w, mut v, mut mg, mut m) = (W0[i] as f64, 0.0, 0.0, 0.0);
-                GRADS.iter().map(|g| {
-                    let g = g[i] as f64;
-                    v = 0.9 * v + 0.1 * g * g;
-                    mg = 0.9 * mg + 0.1 * g;
-                    let denominator = if centered { v - mg * mg } else { v };
-                    let increment = 0.001 * g / (denominator + 1e-7).sqrt();
-                    m = momentum * m + increment;
-                    w -= if momentum > 0.0 { m } else { increment };
-                    w
-                }).collect()
+                GRADS
+                    .iter()
+                    .map(|g| {
+                        let g = g[i] as f64;
+                        v = 0.9 * v + 0.1 * g * g;
+                        mg = 0.9 * mg + 0.1 * g;
+                        let denominator = if centered { v - mg * mg } else { v };
+                        let increment = 0.001 * g / (denominator + 1e-7).sqrt();
+                        m = momentum * m + increment;
+                        w -= if momentum > 0.0 { m } else { increment };
+                        w
+                    })
+                    .collect()
             });
         }
     }

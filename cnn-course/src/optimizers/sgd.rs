@@ -68,15 +68,22 @@ mod tests {
         // By hand: w = 1, g = 0.5, lr = 0.01 → 0.995.
         assert!((run(SGD::default())[0][0] - 0.995).abs() < 1e-7);
         for nesterov in [false, true] {
-            let rule = SGD { learning_rate: 0.1, momentum: 0.9, nesterov };
+            let rule = SGD {
+                learning_rate: 0.1,
+                momentum: 0.9,
+                nesterov,
+            };
             assert_matches(&run(rule), |i| {
                 let (mut w, mut v) = (W0[i] as f64, 0.0);
-                GRADS.iter().map(|g| {
-                    let g = g[i] as f64;
-                    v = 0.9 * v - 0.1 * g;
-                    w += if nesterov { 0.9 * v - 0.1 * g } else { v };
-                    w
-                }).collect()
+                GRADS
+                    .iter()
+                    .map(|g| {
+                        let g = g[i] as f64;
+                        v = 0.9 * v - 0.1 * g;
+                        w += if nesterov { 0.9 * v - 0.1 * g } else { v };
+                        w
+                    })
+                    .collect()
             });
         }
     }

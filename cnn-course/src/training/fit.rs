@@ -226,7 +226,11 @@ impl Sequential {
                 compiled
                     .optimizer
                     .lock()
-                    .map_err(|_| Error::invalid("fit: the optimizer was left broken by an earlier panic; hint: compile the model again"))?
+                    .map_err(|_| {
+                        Error::invalid(
+                            "fit: the optimizer was left broken by an earlier panic; hint: compile the model again",
+                        )
+                    })?
                     .apply(&updates)?;
                 loss_sum += loss_value * ids.len() as f64;
                 correct += count_correct(&class_scores(&z, activation)?, &yb)?;
@@ -240,7 +244,11 @@ impl Sequential {
             let logs = match &validation {
                 Some(val) => {
                     let (val_loss, val_accuracy) = self.evaluate_internal(&val.x, &val.y)?;
-                    EpochLogs { val_loss: Some(val_loss), val_accuracy: Some(val_accuracy), ..logs }
+                    EpochLogs {
+                        val_loss: Some(val_loss),
+                        val_accuracy: Some(val_accuracy),
+                        ..logs
+                    }
                 }
                 None => logs,
             };

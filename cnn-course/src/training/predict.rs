@@ -41,7 +41,13 @@ impl Sequential {
         let compiled = self.compiled("evaluate")?;
         let x = x.to_tensor_on(self.device())?;
         check_inputs(self, &x, "evaluate")?;
-        let y = labels_to_one_hot(self, compiled.loss, x.dims()[0], &y.to_tensor_on(self.device())?, "evaluate")?;
+        let y = labels_to_one_hot(
+            self,
+            compiled.loss,
+            x.dims()[0],
+            &y.to_tensor_on(self.device())?,
+            "evaluate",
+        )?;
         let (loss, accuracy) = self.evaluate_internal(&to_internal(&x)?, &y)?;
         Ok(Evaluation { loss, accuracy })
     }
@@ -78,7 +84,9 @@ impl Sequential {
             rows.push(self.forward(&x.narrow(0, start, INFERENCE_BATCH.min(n - start))?, false)?);
         }
         let all = Tensor::cat(&rows, 0)?;
-        Ok(to_array(&all)?.into_dimensionality::<Ix2>().map_err(|e| crate::Error::invalid(format!("predict: {e}")))?)
+        to_array(&all)?
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| crate::Error::invalid(format!("predict: {e}")))
     }
 
     /// The predicted class of each sample: the index of its highest output.

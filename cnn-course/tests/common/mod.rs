@@ -7,7 +7,9 @@ use cnn_course::prelude::*;
 pub fn blobs(n: usize, seed: u64) -> (Array4<f32>, Array2<f32>, Array1<usize>) {
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) as f32) / (1u64 << 31) as f32
     };
     let mut x = Array4::<f32>::zeros((n, 8, 8, 1));
@@ -43,4 +45,13 @@ pub fn small_cnn() -> Result<Sequential> {
     model.add(Flatten::new())?;
     model.add(Dense::new(3).activation("softmax"))?;
     Ok(model)
+}
+
+/// Seed the crate's generator for one test, holding a lock so that tests running in
+/// parallel in the same binary do not draw from each other's sequence.
+pub fn seeded(seed: u64) -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    set_seed(seed);
+    guard
 }

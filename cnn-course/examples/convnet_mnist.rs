@@ -1,0 +1,67 @@
+//! Chollet's MNIST convnet (COURSE.md chapter 4) trained on real MNIST files.
+//!
+//! ```text
+//! cargo run --release --example convnet_mnist -- --data ../shared/data/mnist --epochs 3
+//! ```
+//! Prints one line per epoch, then `test_acc=<value>` as its last line.
+
+use cnn_course::datasets::load_mnist_dir;
+use cnn_course::prelude::*;
+use std::process::ExitCode;
+
+fn arguments() -> std::result::Result<(String, usize, usize, u64), String> {
+    let mut args = std::env::args().skip(1);
+    let (mut data, mut epochs, mut batch_size, mut seed) = (None, 3, 64, 0);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--data" => data = Some(value()?),
+            "--epochs" => epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
+            "--batch-size" => batch_size = value()?.parse().map_err(|e| format!("--batch-size: {e}"))?,
+            "--seed" => seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let data = data.ok_or("--data <dir with the MNIST files> is required")?;
+    Ok((data, epochs, batch_size, seed))
+}
+
+fn run() -> std::result::Result<f64, Box<dyn std::error::Error>> {
+    let (data, epochs, batch_size, seed) = arguments()?;
+    set_seed(seed);
+    let mnist = load_mnist_dir(&data)?;
+    println!("train {:?}, test {:?}", mnist.x_train.shape(), mnist.x_test.shape());
+    let y_train = to_categorical(mnist.y_train.as_slice().unwrap_or(&[]), 10)?;
+    let y_test = to_categorical(mnist.y_test.as_slice().unwrap_or(&[]), 10)?;
+
+    let mut model = Sequential::new();
+    model.add(Conv2D::new(32, 3).activation("relu").input_shape((28, 28, 1)))?;
+    model.add(MaxPool2D::new(2))?;
+    model.add(Conv2D::new(64, 3).activation("relu"))?;
+    model.add(MaxPool2D::new(2))?;
+    model.add(Conv2D::new(64, 3).activation("relu"))?;
+    model.add(Flatten::new())?;
+    model.add(Dense::new(64).activation("relu"))?;
+    model.add(Dense::new(10).activation("softmax"))?;
+    println!("{}", model.summary());
+    model.compile("rmsprop", "categorical_crossentropy", &["accuracy"])?;
+    model.fit(
+        &mnist.x_train,
+        &y_train,
+        Fit::new().epochs(epochs).batch_size(batch_size),
+    )?;
+    Ok(model.evaluate(&mnist.x_test, &y_test)?.accuracy)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(accuracy) => {
+            println!("test_acc={accuracy:.4}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
