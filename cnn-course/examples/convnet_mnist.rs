@@ -31,8 +31,8 @@ fn run() -> std::result::Result<f64, Box<dyn std::error::Error>> {
     set_seed(seed);
     let mnist = load_mnist_dir(&data)?;
     println!("train {:?}, test {:?}", mnist.x_train.shape(), mnist.x_test.shape());
-    let y_train = to_categorical(mnist.y_train.as_slice().unwrap_or(&[]), 10)?;
-    let y_test = to_categorical(mnist.y_test.as_slice().unwrap_or(&[]), 10)?;
+    let y_train = to_categorical(&mnist.y_train, 10)?;
+    let y_test = to_categorical(&mnist.y_test, 10)?;
 
     let mut model = Sequential::new();
     model.add(Conv2D::new(32, 3).activation("relu").input_shape((28, 28, 1)))?;

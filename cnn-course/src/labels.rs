@@ -28,21 +28,52 @@ pub fn one_hot<S: AsRef<str>, C: AsRef<str>>(labels: &[S], categories: &[C]) -> 
     Ok(encoded)
 }
 
-/// One-hot rows for class numbers `0..num_classes`, as Keras' `to_categorical`.
+/// A class number of any integer type (what label arrays hold).
+pub trait ClassNumber {
+    /// The class as an index; `None` for negative numbers.
+    fn class(&self) -> Option<usize>;
+}
+
+macro_rules! class_number {
+    ($($t:ty),*) => {$(
+        impl ClassNumber for $t {
+            fn class(&self) -> Option<usize> {
+                usize::try_from(*self).ok()
+            }
+        }
+    )*};
+}
+class_number!(u8, u16, u32, u64, usize, i32, i64);
+
+impl<T: ClassNumber> ClassNumber for &T {
+    fn class(&self) -> Option<usize> {
+        (*self).class()
+    }
+}
+
+/// One-hot rows for class numbers `0..num_classes`, as Keras' `to_categorical`. Takes any
+/// collection of integers: a slice, a `Vec`, or a dataset's label array.
 ///
 /// ```
 /// use cnn_course::labels::to_categorical;
 /// let y = to_categorical(&[2u8, 0], 3).unwrap();
 /// assert_eq!(y.row(0).to_vec(), vec![0.0, 0.0, 1.0]);
 /// ```
-pub fn to_categorical<T: Copy + Into<u64>>(classes: &[T], num_classes: usize) -> Result<Array2<f32>> {
+pub fn to_categorical<I>(classes: I, num_classes: usize) -> Result<Array2<f32>>
+where
+    I: IntoIterator,
+    I::Item: ClassNumber,
+{
+    let classes: Vec<Option<usize>> = classes.into_iter().map(|c| c.class()).collect();
     let mut encoded = Array2::zeros((classes.len(), num_classes));
-    for (row, &class) in classes.iter().enumerate() {
-        let class: u64 = class.into();
-        if class as usize >= num_classes {
-            bail!("to_categorical: class {class} (row {row}) is not below num_classes = {num_classes}; hint: num_classes is the number of categories");
+    for (row, class) in classes.into_iter().enumerate() {
+        match class {
+            Some(class) if class < num_classes => encoded[[row, class]] = 1.0,
+            _ => bail!(
+                "to_categorical: the class in row {row} is not a number from 0 to {}; hint: num_classes is the number of categories",
+                num_classes.saturating_sub(1)
+            ),
         }
-        encoded[[row, class as usize]] = 1.0;
     }
     Ok(encoded)
 }
@@ -119,7 +150,7 @@ mod tests {
         );
         assert_eq!(
             to_categorical(&[1u8, 3], 3).unwrap_err().to_string(),
-            "to_categorical: class 3 (row 1) is not below num_classes = 3; hint: num_classes is the number of categories"
+            "to_categorical: the class in row 1 is not a number from 0 to 2; hint: num_classes is the number of categories"
         );
     }
 }

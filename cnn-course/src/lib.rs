@@ -30,9 +30,11 @@
 pub mod activation;
 pub mod arrays;
 pub mod callbacks;
+pub mod convolution;
 pub mod datasets;
 pub mod device;
 pub mod error;
+pub mod images;
 pub mod initializers;
 pub mod labels;
 pub mod layers;
@@ -68,6 +70,9 @@ pub use plotters;
 
 /// Everything a notebook needs: `use cnn_course::prelude::*;`.
 pub mod prelude {
+    pub use crate::convolution::{convolve1d, convolve2d};
+    pub use crate::datasets::{clothing, digits, Dataset};
+    pub use crate::images::{load_grey, load_image, save_image};
     pub use crate::labels::{argmax_rows, count_correct, one_hot, to_categorical};
     pub use crate::layers::WithInputShape;
     pub use crate::{

@@ -21,9 +21,14 @@ pub struct IdxArray {
 /// — a truncated file, a wrong magic number, sizes that disagree — names the file.
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let raw = fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_idx(&raw, path)
+}
+
+/// Decode IDX bytes (gzipped or not); `path` names the source in error messages.
+pub fn decode_idx(raw: &[u8], path: &Path) -> Result<IdxArray> {
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        GzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(|e| {
+        GzDecoder::new(raw).read_to_end(&mut out).map_err(|e| {
             Error::file(
                 path,
                 format!("the gzip data is damaged ({e}); hint: download the file again"),
@@ -31,7 +36,7 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
         })?;
         out
     } else {
-        raw
+        raw.to_vec()
     };
     parse_idx(&bytes).map_err(|message| Error::file(path, message))
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use cnn_course::prelude::*;
+pub mod http;
 
 pub fn blobs(n: usize, seed: u64) -> (Array4<f32>, Array2<f32>, Array1<usize>) {
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);

@@ -1,0 +1,157 @@
+//! Images as arrays (chapter 1).
+//!
+//! A colour image is an `Array3<f32>` of shape `(rows, cols, 3)` — red, green, blue — with
+//! values 0..1; a greyscale image an `Array2<f32>` of shape `(rows, cols)`. Everything
+//! chapter 1 does is plain ndarray indexing and slicing:
+//!
+//! ```
+//! use cnn_course::prelude::*;
+//! let mut photo = cnn_course::images::stop_sign().unwrap();
+//! let pixel = photo.slice(s![140, 250, ..]).to_vec();          // one pixel's [r, g, b]
+//! photo.slice_mut(s![.., .., 1..]).fill(0.0);                   // keep only red
+//! photo.slice_mut(s![10..60, 10..60, ..]).assign(&array![0.0, 1.0, 0.0]); // a green square
+//! ```
+
+use crate::{bail, Error, Result};
+use image::{DynamicImage, GrayImage, RgbImage};
+use ndarray::{Array2, Array3, ArrayBase, Data, Dimension, IxDyn};
+use std::path::Path;
+
+const STOP_SIGN: &[u8] = include_bytes!("../../data/images/stop_sign.png");
+const BRICKS: &[u8] = include_bytes!("../../data/images/bricks.png");
+
+fn decode(bytes: &[u8], what: &Path) -> Result<DynamicImage> {
+    image::load_from_memory(bytes).map_err(|e| {
+        Error::file(
+            what,
+            format!("not a readable image ({e}); hint: use a PNG or JPEG file"),
+        )
+    })
+}
+
+fn to_rgb_array(image: &RgbImage) -> Array3<f32> {
+    let (w, h) = image.dimensions();
+    Array3::from_shape_fn((h as usize, w as usize, 3), |(r, c, ch)| {
+        image.get_pixel(c as u32, r as u32)[ch] as f32 / 255.0
+    })
+}
+
+fn to_grey_array(image: &GrayImage) -> Array2<f32> {
+    let (w, h) = image.dimensions();
+    Array2::from_shape_fn((h as usize, w as usize), |(r, c)| {
+        image.get_pixel(c as u32, r as u32)[0] as f32 / 255.0
+    })
+}
+
+fn read(path: &Path) -> Result<DynamicImage> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode(&bytes, path)
+}
+
+/// Load a PNG or JPEG as colour: shape `(rows, cols, 3)`, values 0..1.
+pub fn load_image(path: impl AsRef<Path>) -> Result<Array3<f32>> {
+    Ok(to_rgb_array(&read(path.as_ref())?.to_rgb8()))
+}
+
+/// Load a PNG or JPEG as greyscale: shape `(rows, cols)`, values 0..1 (brighter is higher).
+pub fn load_grey(path: impl AsRef<Path>) -> Result<Array2<f32>> {
+    Ok(to_grey_array(&read(path.as_ref())?.to_luma8()))
+}
+
+/// The course's photo: a stop sign on a street, 360 × 480 × 3.
+pub fn stop_sign() -> Result<Array3<f32>> {
+    Ok(to_rgb_array(&decode(STOP_SIGN, Path::new("stop_sign.png"))?.to_rgb8()))
+}
+
+/// A brick wall texture, 256 × 256 × 3.
+pub fn bricks() -> Result<Array3<f32>> {
+    Ok(to_rgb_array(&decode(BRICKS, Path::new("bricks.png"))?.to_rgb8()))
+}
+
+/// Save an array as an image (PNG or JPEG by extension): `(rows, cols)` greyscale or
+/// `(rows, cols, 3)` colour, values 0..1 (clipped). The file is written atomically.
+pub fn save_image<S: Data<Elem = f32>, D: Dimension>(array: &ArrayBase<S, D>, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let shape = array.shape().to_vec();
+    let array = array.view().into_dyn();
+    let image = match shape.as_slice() {
+        &[rows, cols] if rows > 0 && cols > 0 => DynamicImage::ImageLuma8(GrayImage::from_fn(cols as u32, rows as u32, |c, r| {
+            image::Luma([byte(array[IxDyn(&[r as usize, c as usize])])])
+        })),
+        &[rows, cols, 3] if rows > 0 && cols > 0 => DynamicImage::ImageRgb8(RgbImage::from_fn(cols as u32, rows as u32, |c, r| {
+            let at = |ch: usize| byte(array[IxDyn(&[r as usize, c as usize, ch])]);
+            image::Rgb([at(0), at(1), at(2)])
+        })),
+        _ => bail!(
+            "save_image: expected an array of shape (rows, cols) or (rows, cols, 3), got {shape:?}; hint: pick one image out of a batch with .slice(s![0, .., .., ..])"
+        ),
+    };
+    let format = image::ImageFormat::from_path(path)
+        .map_err(|_| Error::file(path, "unknown image extension; hint: use .png or .jpg"))?;
+    let temporary = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let written = image
+        .save_with_format(&temporary, format)
+        .map_err(|e| Error::file(path, format!("could not write the image: {e}")))
+        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| Error::io(path, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stop_sign_has_the_course_red() {
+        let photo = stop_sign().unwrap();
+        assert_eq!(photo.shape(), &[360, 480, 3]);
+        // A pixel of the sign's face, away from the letters.
+        let p = [photo[[95, 300, 0]], photo[[95, 300, 1]], photo[[95, 300, 2]]];
+        for (got, want) in p.iter().zip([0.73, 0.08, 0.15]) {
+            assert!((got - want).abs() < 0.03, "{p:?}");
+        }
+        assert_eq!(bricks().unwrap().shape(), &[256, 256, 3]);
+    }
+
+    #[test]
+    fn images_round_trip_through_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let colour = Array3::from_shape_fn((4, 5, 3), |(r, c, ch)| ((r * 5 + c) * 3 + ch) as f32 / 60.0);
+        save_image(&colour, dir.path().join("c.png")).unwrap();
+        let back = load_image(dir.path().join("c.png")).unwrap();
+        assert!(back
+            .iter()
+            .zip(colour.iter())
+            .all(|(a, b)| (a - b).abs() <= 0.5 / 255.0 + 1e-6));
+        let grey = Array2::from_shape_fn((3, 2), |(r, c)| (r * 2 + c) as f32 / 5.0);
+        save_image(&grey, dir.path().join("g.png")).unwrap();
+        assert_eq!(load_grey(dir.path().join("g.png")).unwrap().shape(), &[3, 2]);
+    }
+
+    #[test]
+    fn bad_images_and_shapes_get_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fake.png");
+        std::fs::write(&path, b"not an image").unwrap();
+        let err = load_image(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}: not a readable image", path.display())),
+            "{err}"
+        );
+        assert!(err.ends_with("hint: use a PNG or JPEG file"), "{err}");
+        let batch = ndarray::Array4::<f32>::zeros((2, 4, 4, 1));
+        assert_eq!(
+            save_image(&batch, dir.path().join("b.png")).unwrap_err().to_string(),
+            "save_image: expected an array of shape (rows, cols) or (rows, cols, 3), got [2, 4, 4, 1]; hint: pick one image out of a batch with .slice(s![0, .., .., ..])"
+        );
+    }
+}
