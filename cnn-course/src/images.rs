@@ -75,11 +75,11 @@ pub fn save_image<S: Data<Elem = f32>, D: Dimension>(array: &ArrayBase<S, D>, pa
     let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
     let shape = array.shape().to_vec();
     let array = array.view().into_dyn();
-    let image = match shape.as_slice() {
-        &[rows, cols] if rows > 0 && cols > 0 => DynamicImage::ImageLuma8(GrayImage::from_fn(cols as u32, rows as u32, |c, r| {
+    let image = match *shape.as_slice() {
+        [rows, cols] if rows > 0 && cols > 0 => DynamicImage::ImageLuma8(GrayImage::from_fn(cols as u32, rows as u32, |c, r| {
             image::Luma([byte(array[IxDyn(&[r as usize, c as usize])])])
         })),
-        &[rows, cols, 3] if rows > 0 && cols > 0 => DynamicImage::ImageRgb8(RgbImage::from_fn(cols as u32, rows as u32, |c, r| {
+        [rows, cols, 3] if rows > 0 && cols > 0 => DynamicImage::ImageRgb8(RgbImage::from_fn(cols as u32, rows as u32, |c, r| {
             let at = |ch: usize| byte(array[IxDyn(&[r as usize, c as usize, ch])]);
             image::Rgb([at(0), at(1), at(2)])
         })),

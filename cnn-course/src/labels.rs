@@ -149,7 +149,7 @@ mod tests {
             "one_hot: label 'sock' (row 0) is not one of the categories [\"t-shirt\", \"dress\", \"shoe\"]; hint: add it to the categories or fix the label"
         );
         assert_eq!(
-            to_categorical(&[1u8, 3], 3).unwrap_err().to_string(),
+            to_categorical([1u8, 3], 3).unwrap_err().to_string(),
             "to_categorical: the class in row 1 is not a number from 0 to 2; hint: num_classes is the number of categories"
         );
     }

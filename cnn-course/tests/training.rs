@@ -175,7 +175,7 @@ fn early_stopping_stops_and_restores_the_best_weights() -> Result<()> {
     // Validation labels shifted by one class: the better the model learns the training
     // labels, the worse its validation loss — so training must stop early.
     let (x_val, _, val_labels) = blobs(30, 9);
-    let wrong = to_categorical(&val_labels.mapv(|c| ((c + 1) % 3) as u64).to_vec(), 3)?;
+    let wrong = to_categorical(val_labels.mapv(|c| ((c + 1) % 3) as u64).to_vec(), 3)?;
     let _ = labels;
     let mut model = small_cnn()?;
     model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
