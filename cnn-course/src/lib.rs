@@ -34,6 +34,7 @@ pub mod convolution;
 pub mod datasets;
 pub mod device;
 pub mod error;
+pub mod figures;
 pub mod images;
 pub mod initializers;
 pub mod labels;
@@ -72,6 +73,10 @@ pub use plotters;
 pub mod prelude {
     pub use crate::convolution::{convolve1d, convolve2d};
     pub use crate::datasets::{clothing, digits, Dataset};
+    pub use crate::figures::{
+        compare_histories, confusion_matrix, feature_maps, image_grid, imshow, kernels, plot_history, predictions,
+        probabilities, row, samples, Colormap, Figure,
+    };
     pub use crate::images::{load_grey, load_image, save_image};
     pub use crate::labels::{argmax_rows, count_correct, one_hot, to_categorical};
     pub use crate::layers::WithInputShape;
