@@ -34,6 +34,7 @@ pub mod convolution;
 pub mod datasets;
 pub mod device;
 pub mod error;
+pub mod exercises;
 pub mod figures;
 pub mod images;
 pub mod initializers;
@@ -62,6 +63,25 @@ pub use padding::{conv_output_size, Padding};
 pub use rng::set_seed;
 pub use training::{Evaluation, Fit, History};
 
+/// The blank a notebook exercise leaves for the learner to fill. It stops the cell with
+/// a compile error that says what to write — unlike `todo!()`, whose panic evcxr reports
+/// as a successful cell, so "Run All" would go on past it. Nothing is lost: a cell that
+/// does not compile changes no variable.
+///
+/// ```compile_fail
+/// let kernel: ndarray::Array2<f32> = cnn_course::exercise!("a 3×3 kernel with 1s in the middle column");
+/// ```
+#[macro_export]
+macro_rules! exercise {
+    ($task:literal) => {
+        compile_error!(concat!(
+            "exercise: ",
+            $task,
+            " — replace exercise!(…) with your code, then run the cell again"
+        ))
+    };
+}
+
 /// The crates a notebook uses alongside this one, so `:dep cnn-course` is enough.
 pub use candle_core as candle;
 pub use candle_nn;
@@ -71,8 +91,9 @@ pub use plotters;
 
 /// Everything a notebook needs: `use cnn_course::prelude::*;`.
 pub mod prelude {
-    pub use crate::convolution::{convolve1d, convolve2d};
+    pub use crate::convolution::{convolve1d, convolve2d, max_pool2d};
     pub use crate::datasets::{clothing, digits, Dataset};
+    pub use crate::exercise;
     pub use crate::figures::{
         compare_histories, confusion_matrix, feature_maps, image_grid, imshow, kernels, plot_history, predictions,
         probabilities, row, samples, Colormap, Figure,

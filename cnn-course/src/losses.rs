@@ -34,6 +34,16 @@ impl FromStr for Loss {
     }
 }
 
+impl Loss {
+    /// The Keras name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::CategoricalCrossentropy => "categorical_crossentropy",
+            Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
+        }
+    }
+}
+
 /// Mean cross-entropy of a batch. `z` is the last layer's output before `activation`;
 /// `targets` are one-hot rows.
 ///

@@ -1,15 +1,27 @@
 //! `cargo xtask <command>`: the course's set-up and test commands.
 //!
-//! - `cargo xtask test`: run every test of the workspace.
+//! - `cargo xtask lab`: set up what is missing, then open the course in JupyterLab;
+//! - `cargo xtask test`: set up what is missing, then run every test — the workspace's
+//!   `cargo test` and every notebook executed through the Jupyter kernel;
+//! - `cargo xtask setup`: only the set-up (evcxr_jupyter, JupyterLab, the kernel spec,
+//!   and a first build of the crate inside the kernel).
+//!
+//! Every step checks first and does nothing when its work is already done.
 
+mod setup;
+
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default().to_vec();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(),
+        Some("setup") => setup::setup().map(|_| ()),
+        Some("lab") => lab(),
+        Some("test") => test(&rest),
         _ => {
-            eprintln!("usage: cargo xtask test");
+            eprintln!("usage: cargo xtask lab | test [notebook filter] | setup");
             return ExitCode::from(2);
         }
     };
@@ -22,8 +34,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The repository's root folder.
+pub fn root() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
+}
+
 /// Run a command, failing with its description when it fails.
-fn run(command: &mut Command) -> Result<(), String> {
+pub fn run(command: &mut Command) -> Result<(), String> {
     let status = command
         .status()
         .map_err(|e| format!("could not start {command:?}: {e}"))?;
@@ -33,6 +51,29 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-fn test() -> Result<(), String> {
-    run(Command::new(env!("CARGO")).args(["test", "--workspace"]))
+fn lab() -> Result<(), String> {
+    let env = setup::setup()?;
+    setup::ensure_lab(&env)?;
+    println!("Opening the course in JupyterLab (offline, on the course's own data); stop with Ctrl-C.");
+    let mut command = Command::new(env.venv.join("bin/jupyter"));
+    command.args(["lab", "--notebook-dir"]).arg(root().join("notebooks"));
+    if std::env::var_os("CI").is_some() {
+        command.arg("--no-browser");
+    }
+    run(env.apply(&mut command))
+}
+
+fn test(filter: &[String]) -> Result<(), String> {
+    let env = setup::setup()?;
+    // The crate, the data generator and xtask.
+    run(Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["test", "--workspace", "--exclude", "notebook-tests"]))?;
+    // Every notebook through the real kernel (see tests/notebooks.rs).
+    run(env.apply(
+        Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args(["test", "-p", "notebook-tests", "--"])
+            .args(filter),
+    ))
 }

@@ -50,6 +50,10 @@ impl Layer for Dropout {
         Ok(input_shape.to_vec())
     }
 
+    fn config(&self) -> Vec<(&'static str, String)> {
+        vec![("rate", self.rate.to_string())]
+    }
+
     fn pre_activation(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if !train || self.rate == 0.0 {
             return Ok(x.clone());

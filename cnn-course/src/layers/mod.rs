@@ -78,6 +78,12 @@ pub trait Layer: Send + Sync {
     fn weights(&self) -> Vec<Weight> {
         Vec::new()
     }
+
+    /// Settings that do not show in the output shape or the weights, as (name, value)
+    /// pairs — e.g. a dropout rate.
+    fn config(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 /// The error for an input of the wrong rank, shared by layers that take images.

@@ -52,6 +52,11 @@ impl ModelLayer {
         self.trainable
     }
 
+    /// Settings such as a dropout rate, as (name, value) pairs.
+    pub fn config(&self) -> Vec<(&'static str, String)> {
+        self.layer.config()
+    }
+
     /// Number of weights, trainable or not.
     pub fn count_params(&self) -> usize {
         self.layer.weights().iter().map(|w| w.var.elem_count()).sum()

@@ -170,6 +170,25 @@ impl Sequential {
         }
     }
 
+    /// A new model made of this model's first `count` layers, sharing their weights (and
+    /// their frozen or trainable state), not compiled. For transfer learning: reuse
+    /// trained convolutional layers, freeze them, and add a new head.
+    pub fn first_layers(&self, count: usize) -> Result<Sequential> {
+        if count == 0 || count > self.layers.len() {
+            bail!(
+                "{}: first_layers({count}) needs a number from 1 to {}, the number of layers; hint: count the layers to keep in model.summary()",
+                self.name,
+                self.layers.len()
+            );
+        }
+        Ok(Sequential {
+            name: self.name.clone(),
+            device: self.device.clone(),
+            layers: self.layers[..count].to_vec(),
+            compiled: None,
+        })
+    }
+
     /// Shape of one input sample, Keras order (empty before the first layer is added).
     pub fn input_shape(&self) -> Vec<usize> {
         self.layers.first().map(|l| l.input_shape.clone()).unwrap_or_default()

@@ -61,7 +61,20 @@ impl Sequential {
     /// Load weights saved by [`Sequential::save_weights`] from a model with the same layers.
     /// Nothing changes unless every weight in the file matches this model by name and shape.
     pub fn load_weights(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
+        let stored = self.read_matching_weights(path.as_ref())?;
+        for (name, w) in &self.named_weights() {
+            set_from_keras_order(w, &stored[name])?;
+        }
+        Ok(())
+    }
+
+    /// Check that `path` holds weights that fit this model, without loading them.
+    pub fn check_weights_file(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.read_matching_weights(path.as_ref()).map(|_| ())
+    }
+
+    /// Read a weights file and check every name and shape against this model.
+    fn read_matching_weights(&self, path: &Path) -> Result<HashMap<String, Tensor>> {
         if !path.exists() {
             return Err(Error::file(
                 path,
@@ -105,10 +118,7 @@ impl Sequential {
                 ),
             ));
         }
-        for (name, w) in &expected {
-            set_from_keras_order(w, &stored[name])?;
-        }
-        Ok(())
+        Ok(stored)
     }
 
     /// A copy of every weight's current values (for restoring the best epoch).

@@ -42,6 +42,18 @@ impl Sequential {
         Ok(())
     }
 
+    /// The Keras name of the optimizer chosen by `compile` (`None` before compiling).
+    pub fn optimizer_name(&self) -> Option<&'static str> {
+        let compiled = self.compiled.as_ref()?;
+        let optimizer = compiled.optimizer.lock().ok()?;
+        Some(optimizer.name())
+    }
+
+    /// The Keras name of the loss chosen by `compile` (`None` before compiling).
+    pub fn loss_name(&self) -> Option<&'static str> {
+        self.compiled.as_ref().map(|c| c.loss.name())
+    }
+
     pub(crate) fn compiled(&self, what: &str) -> Result<&Compiled> {
         match &self.compiled {
             Some(c) => Ok(c),

@@ -1,0 +1,21 @@
+"""Build the crate and its dependencies in the first kernel build slot, through the real
+kernel, so that the first cell of a notebook is quick. Prints the time it took."""
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+root = sys.argv[1]
+notebook = nbformat.v4.new_notebook()
+notebook.cells = [
+    nbformat.v4.new_code_cell(':dep cnn-course = { path = "../cnn-course" }'),
+    nbformat.v4.new_code_cell("use cnn_course::prelude::*;\nSequential::new().count_params()"),
+]
+started = time.time()
+client = NotebookClient(
+    notebook, timeout=1800, kernel_name="rust", resources={"metadata": {"path": os.path.join(root, "notebooks")}}
+)
+client.execute()
+print(f"setup: kernel build slot ready ({time.time() - started:.0f} s)")

@@ -1,0 +1,175 @@
+//! Installing what the course needs, idempotently:
+//!
+//! 1. `evcxr_jupyter` 0.22.0 (the Rust kernel), with `cargo install --locked` — NOTES.md:
+//!    without `--locked` a newer dependency breaks its build;
+//! 2. a project-local Python environment `.venv/` with JupyterLab and nbclient, pinned in
+//!    `xtask/requirements.txt` (no root needed);
+//! 3. the `rust` kernel spec inside `.venv/`, starting evcxr through
+//!    `xtask/kernel/launch.py` (kept build directories, one per open notebook);
+//! 4. evcxr's settings: a faster linker when one is installed;
+//! 5. a first build of the crate inside the kernel, so a notebook's first cell is quick.
+
+use crate::{root, run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const EVCXR_VERSION: &str = "0.22.0";
+
+/// What the set-up produced, for the commands that follow.
+pub struct Env {
+    pub venv: PathBuf,
+}
+
+impl Env {
+    /// Point a command at the project's Jupyter: its kernel spec comes first.
+    pub fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![self.venv.join("bin")];
+        paths.extend(std::env::split_paths(&path));
+        command
+            .env("JUPYTER_PATH", self.venv.join("share/jupyter"))
+            .env("PATH", std::env::join_paths(paths).unwrap_or(path))
+            .env("CNN_COURSE_VENV", &self.venv)
+    }
+}
+
+pub fn setup() -> Result<Env, String> {
+    let evcxr = ensure_evcxr()?;
+    let venv = ensure_venv()?;
+    let env = Env { venv };
+    ensure_kernel_spec(&env, &evcxr)?;
+    ensure_evcxr_config()?;
+    ensure_warm_kernel(&env)?;
+    Ok(env)
+}
+
+/// The cargo home's `bin` folder, where `cargo install` puts programs.
+fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+        .join("bin")
+}
+
+fn ensure_evcxr() -> Result<PathBuf, String> {
+    let binary = cargo_bin().join("evcxr_jupyter");
+    let listed = Command::new(env!("CARGO"))
+        .args(["install", "--list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if binary.is_file() && listed.contains(&format!("evcxr_jupyter v{EVCXR_VERSION}:")) {
+        println!("setup: evcxr_jupyter {EVCXR_VERSION} present");
+        return Ok(binary);
+    }
+    println!("setup: installing evcxr_jupyter {EVCXR_VERSION} (about 11 minutes on 2 cores, once)");
+    run(Command::new(env!("CARGO")).args(["install", "--locked", "evcxr_jupyter", "--version", EVCXR_VERSION]))?;
+    Ok(binary)
+}
+
+fn ensure_venv() -> Result<PathBuf, String> {
+    let venv = root().join(".venv");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        println!("setup: creating the Python environment .venv/");
+        run(Command::new(python_command()).args(["-m", "venv"]).arg(&venv))?;
+    }
+    let requirements = root().join("xtask/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let stamp = venv.join(".cnn-course-requirements");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        println!("setup: JupyterLab and nbclient present in .venv/");
+        return Ok(venv);
+    }
+    println!("setup: installing JupyterLab and nbclient into .venv/");
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    std::fs::write(&stamp, wanted).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    Ok(venv)
+}
+
+fn python_command() -> &'static str {
+    let works = |p: &str| {
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if works("python3") {
+        "python3"
+    } else {
+        "python"
+    }
+}
+
+fn ensure_kernel_spec(env: &Env, evcxr: &Path) -> Result<(), String> {
+    let jupyter = env.venv.join("share/jupyter");
+    let dir = jupyter.join("kernels/rust");
+    if !dir.join("version.txt").is_file() {
+        // evcxr's own files (logos, syntax support, and version.txt: without it, evcxr
+        // "updates" the spec at start-up and replaces the launcher below).
+        run(Command::new(evcxr)
+            .arg("--install")
+            .env("JUPYTER_PATH", &jupyter)
+            .stdout(std::process::Stdio::null()))?;
+    }
+    let json = |p: &Path| format!("{:?}", p.display().to_string());
+    let spec = format!(
+        "{{\n  \"argv\": [{}, {}, {}, \"{{connection_file}}\"],\n  \"display_name\": \"Rust\",\n  \"interrupt_mode\": \"message\",\n  \"language\": \"rust\"\n}}\n",
+        json(&env.venv.join("bin/python")),
+        json(&root().join("xtask/kernel/launch.py").canonicalize().map_err(|e| e.to_string())?),
+        json(evcxr)
+    );
+    let path = dir.join("kernel.json");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(spec.as_str()) {
+        std::fs::write(&path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!("setup: kernel spec 'rust' in .venv/share/jupyter/kernels/rust");
+    Ok(())
+}
+
+/// evcxr's start-up commands: a faster linker when one is installed.
+fn ensure_evcxr_config() -> Result<(), String> {
+    let dir = root().join("target/evcxr/config");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let found = |name: &str| {
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    };
+    let init = match (found("mold"), found("ld.lld") || found("lld")) {
+        (true, _) => ":linker mold\n",
+        (false, true) => ":linker lld\n",
+        _ => "",
+    };
+    std::fs::write(dir.join("init.evcxr"), init).map_err(|e| e.to_string())?;
+    if !init.is_empty() {
+        println!("setup: evcxr links with {}", init.trim().trim_start_matches(":linker "));
+    }
+    Ok(())
+}
+
+/// Build the crate in the first kernel slot unless it has been built there already.
+fn ensure_warm_kernel(env: &Env) -> Result<(), String> {
+    let stamp = root().join("target/evcxr/slot-0/.warm");
+    if stamp.is_file() {
+        println!("setup: kernel build slot ready");
+        return Ok(());
+    }
+    println!("setup: building the crate inside the kernel (a few minutes, once)");
+    run(env
+        .apply(&mut Command::new(env.venv.join("bin/python")))
+        .arg(root().join("xtask/kernel/warmup.py"))
+        .arg(root()))?;
+    std::fs::write(&stamp, "").map_err(|e| format!("{}: {e}", stamp.display()))
+}
+
+/// JupyterLab is in the same pinned environment; nothing more to install.
+pub fn ensure_lab(env: &Env) -> Result<(), String> {
+    let jupyter = env.venv.join("bin/jupyter");
+    match jupyter.is_file() {
+        true => Ok(()),
+        false => Err(format!("{} is missing; delete .venv/ and run again", jupyter.display())),
+    }
+}
