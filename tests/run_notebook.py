@@ -9,8 +9,10 @@ judge it. Prints the judgement as the last line: `RESULT ok <seconds>` or
 - solution: every cell must run; no cell may write to stderr (evcxr prints errors
   returned by `?` there) unless tagged `allow-stderr`; every expected text must appear in
   the outputs.
-- learner: the notebook must stop at its first cell tagged `exercise`, with the
-  `todo!()` message, and every cell before it must run cleanly.
+- learner: the notebook must stop at its first cell tagged `exercise`, with the message
+  of its `exercise!("…")` blank (a compile error: evcxr reports a `todo!()` panic as a
+  successful cell, so it would not stop "Run All"), and every cell before it must run
+  cleanly.
 """
 import os
 import sys
@@ -100,8 +102,8 @@ for index, cell in enumerate(code_cells[:first]):
     if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) or stderr_of(cell):
         verdict(False, f"cell {index} failed before the first exercise (cell {first})")
 stopped = "\n".join(text_of(o) for o in code_cells[first].get("outputs", []))
-if "not yet implemented" not in stopped:
-    verdict(False, f"cell {first} (the first exercise) did not stop with todo!(): {first_line(stopped)}")
+if "exercise:" not in stopped:
+    verdict(False, f"cell {first} (the first exercise) did not stop at its exercise!() blank: {first_line(stopped)}")
 if any(executed(c) for c in code_cells[first + 1:]):
     verdict(False, "cells after the first exercise ran")
 verdict(True)

@@ -3,11 +3,13 @@
 //! - `cargo xtask lab`: set up what is missing, then open the course in JupyterLab;
 //! - `cargo xtask test`: set up what is missing, then run every test — the workspace's
 //!   `cargo test` and every notebook executed through the Jupyter kernel;
+//! - `cargo xtask notebooks`: rebuild the notebooks from `notebooks/src/`;
 //! - `cargo xtask setup`: only the set-up (evcxr_jupyter, JupyterLab, the kernel spec,
 //!   and a first build of the crate inside the kernel).
 //!
 //! Every step checks first and does nothing when its work is already done.
 
+mod notebooks;
 mod setup;
 
 use std::path::PathBuf;
@@ -20,8 +22,14 @@ fn main() -> ExitCode {
         Some("setup") => setup::setup().map(|_| ()),
         Some("lab") => lab(),
         Some("test") => test(&rest),
+        Some("notebooks") => notebooks::write_all(&root().join("notebooks")).and_then(|()| {
+            for (name, count) in notebooks::count_exercises(&root().join("notebooks"))? {
+                println!("{name}: {count} exercises");
+            }
+            Ok(())
+        }),
         _ => {
-            eprintln!("usage: cargo xtask lab | test [notebook filter] | setup");
+            eprintln!("usage: cargo xtask lab | test [notebook filter] | setup | notebooks");
             return ExitCode::from(2);
         }
     };
@@ -73,7 +81,7 @@ fn test(filter: &[String]) -> Result<(), String> {
     run(env.apply(
         Command::new(env!("CARGO"))
             .current_dir(root())
-            .args(["test", "-p", "notebook-tests", "--"])
+            .args(["test", "-p", "notebook-tests", "--test", "notebooks", "--"])
             .args(filter),
     ))
 }

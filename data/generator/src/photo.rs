@@ -109,8 +109,17 @@ pub fn stop_sign(rng: &mut StdRng) -> (usize, usize, Vec<Rgb>) {
                     c = [0.97, 0.97, 0.97];
                 }
             }
-            let noise = 0.015;
-            pixels.push(c.map(|v| (v + rng.random_range(-noise..noise)).clamp(0.0, 1.0)));
+            // Sensor noise everywhere but on the sign's flat red face, so its pixel reads
+            // exactly [0.73, 0.08, 0.15] to two decimals.
+            let noise = if c == SIGN_RED { 0.0 } else { 0.015 };
+            pixels.push(c.map(|v| {
+                (v + if noise > 0.0 {
+                    rng.random_range(-noise..noise)
+                } else {
+                    0.0
+                })
+                .clamp(0.0, 1.0)
+            }));
         }
     }
     (w, h, pixels)
