@@ -92,7 +92,7 @@ pub use plotters;
 /// Everything a notebook needs: `use cnn_course::prelude::*;`.
 pub mod prelude {
     pub use crate::convolution::{convolve1d, convolve2d, max_pool2d};
-    pub use crate::datasets::{clothing, digits, Dataset};
+    pub use crate::datasets::{clothing, digits, small_colour_images, Dataset};
     pub use crate::exercise;
     pub use crate::figures::{
         compare_histories, confusion_matrix, feature_maps, image_grid, imshow, kernels, plot_history, predictions,
@@ -104,7 +104,7 @@ pub mod prelude {
     pub use crate::{
         conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, AvgPool2D, BatchNormalization,
         Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit, Flatten, History, IntoTensor,
-        MaxPool2D, ModelCheckpoint, Nadam, RMSprop, Result, Sequential, Summary, SGD,
+        MaxPool2D, ModelCheckpoint, Nadam, Padding, RMSprop, Result, Sequential, Summary, SGD,
     };
     pub use ndarray::{array, s, Array, Array1, Array2, Array3, Array4, ArrayD, Axis};
 }

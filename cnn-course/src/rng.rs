@@ -1,16 +1,22 @@
 //! The crate's own seeded random number generator.
 //!
 //! candle's CPU random generator cannot be seeded, so everything random in training —
-//! weight initialization, shuffling, dropout masks, validation splits — draws from this one
-//! generator instead. After [`set_seed`], the same program gives bit-identical results on
-//! the CPU, as `keras.utils.set_random_seed` promises in Keras.
+//! weight initialization, shuffling, dropout masks, validation splits — draws from the
+//! crate's generators instead. After [`set_seed`], the same program gives bit-identical
+//! results on the CPU, as `keras.utils.set_random_seed` promises in Keras.
+//!
+//! Each model gets its own generator when it is made, seeded from the crate's. In a
+//! notebook every cell has its own copy of this crate (and of its global generator); the
+//! model carries its generator with it, so `set_seed(0)` and `Sequential::new()` in one
+//! cell make the `fit` of a later cell reproducible too.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-fn generator() -> MutexGuard<'static, StdRng> {
+fn global() -> MutexGuard<'static, StdRng> {
     static GENERATOR: OnceLock<Mutex<StdRng>> = OnceLock::new();
     GENERATOR
         .get_or_init(|| Mutex::new(StdRng::from_os_rng()))
@@ -19,31 +25,70 @@ fn generator() -> MutexGuard<'static, StdRng> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Seed every random choice the crate makes (initial weights, shuffling, dropout).
+thread_local! {
+    /// The generator of the model being built or trained, while it is.
+    static CURRENT: RefCell<Option<Arc<Mutex<StdRng>>>> = const { RefCell::new(None) };
+}
+
+/// Draw from the active model's generator, or the crate's when no model is active.
+fn with_generator<T>(draw: impl FnOnce(&mut StdRng) -> T) -> T {
+    match CURRENT.with(|c| c.borrow().clone()) {
+        Some(generator) => draw(&mut generator.lock().unwrap_or_else(|p| p.into_inner())),
+        None => draw(&mut global()),
+    }
+}
+
+/// Seed every random choice the crate makes (initial weights, shuffling, dropout) for
+/// the models made after this call.
 ///
 /// ```
 /// cnn_course::set_seed(42);
 /// ```
 pub fn set_seed(seed: u64) {
-    *generator() = StdRng::seed_from_u64(seed);
+    *global() = StdRng::seed_from_u64(seed);
+}
+
+/// A new generator seeded from the current one (a model's own generator).
+pub(crate) fn fork() -> Arc<Mutex<StdRng>> {
+    let seed: u64 = with_generator(|r| r.random());
+    Arc::new(Mutex::new(StdRng::seed_from_u64(seed)))
+}
+
+/// While alive, makes a model's generator the source of every random draw.
+pub(crate) struct Active(Option<Arc<Mutex<StdRng>>>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// Make `generator` the source of every random draw until the returned guard is dropped.
+pub(crate) fn activate(generator: &Arc<Mutex<StdRng>>) -> Active {
+    Active(CURRENT.with(|c| c.borrow_mut().replace(generator.clone())))
+}
+
+/// Run `work` with `generator` as the source of every random draw.
+pub(crate) fn using<T>(generator: &Arc<Mutex<StdRng>>, work: impl FnOnce() -> T) -> T {
+    let _active = activate(generator);
+    work()
 }
 
 /// `n` numbers drawn uniformly from `[low, high)`.
 pub fn uniform(n: usize, low: f32, high: f32) -> Vec<f32> {
-    let mut rng = generator();
-    (0..n).map(|_| rng.random_range(low..high)).collect()
+    with_generator(|rng| (0..n).map(|_| rng.random_range(low..high)).collect())
 }
 
 /// `n` numbers that are 1 with probability `p` and 0 otherwise.
 pub fn bernoulli(n: usize, p: f64) -> Vec<f32> {
-    let mut rng = generator();
-    (0..n).map(|_| if rng.random_bool(p) { 1.0 } else { 0.0 }).collect()
+    with_generator(|rng| (0..n).map(|_| if rng.random_bool(p) { 1.0 } else { 0.0 }).collect())
 }
 
 /// The numbers `0..n` in a random order.
 pub fn permutation(n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut *generator());
+    with_generator(|rng| order.shuffle(rng));
     order
 }
 
@@ -61,5 +106,22 @@ mod tests {
         assert_eq!(a, b);
         set_seed(8);
         assert_ne!(a.0, uniform(5, -1.0, 1.0));
+    }
+
+    #[test]
+    fn a_model_generator_is_used_while_active_and_restored_after() {
+        let _guard = crate::testing::seed_lock();
+        set_seed(1);
+        let generator = fork();
+        let inside = using(&generator, || uniform(3, 0.0, 1.0));
+        let outside = uniform(3, 0.0, 1.0);
+        set_seed(1);
+        let replay = fork();
+        assert_eq!(inside, using(&replay, || uniform(3, 0.0, 1.0)));
+        assert_eq!(
+            outside,
+            uniform(3, 0.0, 1.0),
+            "the global sequence does not see the model's draws"
+        );
     }
 }

@@ -106,6 +106,62 @@ pub fn digits_from(places: &Places) -> Result<Dataset> {
     }
 }
 
+/// Colour images for the CIFAR-10 chapter: the first `train` / `test` images of CIFAR-10
+/// when a local copy exists (`$CNN_COURSE_DATA` or the cache — never a download), else
+/// the course's clothing in colour: each garment tinted a random colour on a random
+/// background, padded to 32 × 32 × 3, with CIFAR-10's ten outputs of which three are used.
+pub fn small_colour_images(train: usize, test: usize) -> Result<Dataset> {
+    let places = Places::from_env();
+    let local = places
+        .user
+        .iter()
+        .map(|u| u.join(super::cifar::FOLDER))
+        .chain([places.cache.join(super::cifar::FOLDER)])
+        .find(|d| d.is_dir());
+    let data = match local {
+        Some(dir) => super::cifar::load_cifar10_dir(&dir)?.take(train, test),
+        None => colour_clothing(&clothing_from(&places)?.take(train, test)),
+    };
+    report("colour images", &data);
+    Ok(data)
+}
+
+/// Tint greyscale 28×28 images with a colour per image (a fixed pseudo-random sequence)
+/// and pad them to 32×32×3.
+fn colour_clothing(grey: &Dataset) -> Dataset {
+    let tint = |x: &Array4<f32>, offset: usize| {
+        let n = x.shape()[0];
+        let mut out = Array4::<f32>::zeros((n, 32, 32, 3));
+        for i in 0..n {
+            let hash = |k: usize| (((i + offset) * 2654435761 + k * 40503) % 1000) as f32 / 1000.0;
+            let (garment, background) = (
+                [hash(1), hash(2), hash(3)],
+                [hash(4) * 0.5, hash(5) * 0.5, hash(6) * 0.5],
+            );
+            for r in 0..28 {
+                for c in 0..28 {
+                    let v = x[[i, r, c, 0]];
+                    for ch in 0..3 {
+                        out[[i, r + 2, c + 2, ch]] = v * (0.3 + 0.7 * garment[ch]) + (1.0 - v) * background[ch];
+                    }
+                }
+            }
+        }
+        out
+    };
+    Dataset {
+        x_train: tint(&grey.x_train, 0),
+        y_train: grey.y_train.clone(),
+        x_test: tint(&grey.x_test, 100_000),
+        y_test: grey.y_test.clone(),
+        class_names: CIFAR_FALLBACK_CLASSES.iter().map(|s| s.to_string()).collect(),
+        source: format!("{} tinted and padded to 32×32×3", grey.source),
+    }
+}
+
+/// Ten names (CIFAR-10's ten outputs); the shipped fallback uses the first three.
+const CIFAR_FALLBACK_CLASSES: [&str; 10] = ["t-shirt", "dress", "shoe", "-", "-", "-", "-", "-", "-", "-"];
+
 /// Three kinds of clothing — t-shirt, dress, shoe — as 28×28 greyscale images: from
 /// Fashion-MNIST when a local copy exists, else the course's own images.
 pub fn clothing() -> Result<Dataset> {

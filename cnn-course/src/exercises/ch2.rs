@@ -3,7 +3,7 @@
 use super::{same_array, same_model, same_number, verdict, Check};
 use crate::arrays::full_shape;
 use crate::labels::one_hot as one_hot_reference;
-use crate::{Evaluation, History, Sequential};
+use crate::{Evaluation, History, IntoTensor, Sequential};
 use ndarray::{Array2, Array4};
 
 /// The labels and categories of the one-hot exercise.
@@ -124,7 +124,7 @@ pub fn trained(history: &History, epochs: usize) -> Check {
 }
 
 /// `score` should be what `model.evaluate(x_test, y_test)` gives.
-pub fn evaluated(model: &Sequential, x_test: &Array4<f32>, y_test: &Array2<f32>, score: &Evaluation) -> Check {
+pub fn evaluated(model: &Sequential, x_test: &impl IntoTensor, y_test: &impl IntoTensor, score: &Evaluation) -> Check {
     verdict(match model.evaluate(x_test, y_test) {
         Err(e) => Err(format!("evaluating the model on the test set failed: {e}")),
         Ok(expected)
@@ -243,7 +243,7 @@ mod tests {
         assert!(evaluated(&model, &x, &y, &wrong)
             .message
             .contains("evaluate on x_test and y_test"));
-        let y_bad = Array2::zeros((6, 10));
+        let y_bad = Array2::<f32>::zeros((6, 10));
         assert!(evaluated(&model, &x, &y_bad, &score)
             .message
             .contains("evaluating the model on the test set failed"));

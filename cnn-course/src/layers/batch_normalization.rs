@@ -13,11 +13,12 @@
 //! # Shapes
 //! - output: the same as the input; `γ`, `β`, moving mean and variance: `(channels,)`.
 
+use super::Param;
 use super::{not_built, Layer, Weight};
 use crate::arrays::keras_shape;
 use crate::initializers::constant;
 use crate::{bail, Result};
-use candle_core::{Device, Tensor, Var};
+use candle_core::{Device, Tensor};
 
 /// Batch normalization, as Keras' `BatchNormalization`.
 #[derive(Clone)]
@@ -29,10 +30,10 @@ pub struct BatchNormalization {
 
 #[derive(Clone)]
 struct Built {
-    gamma: Var,
-    beta: Var,
-    moving_mean: Var,
-    moving_variance: Var,
+    gamma: Param,
+    beta: Param,
+    moving_mean: Param,
+    moving_variance: Param,
 }
 
 impl Default for BatchNormalization {
@@ -96,10 +97,10 @@ impl Layer for BatchNormalization {
             );
         }
         self.built = Some(Built {
-            gamma: constant(&[channels], 1.0, device)?,
-            beta: constant(&[channels], 0.0, device)?,
-            moving_mean: constant(&[channels], 0.0, device)?,
-            moving_variance: constant(&[channels], 1.0, device)?,
+            gamma: Param::new(constant(&[channels], 1.0, device)?),
+            beta: Param::new(constant(&[channels], 0.0, device)?),
+            moving_mean: Param::new(constant(&[channels], 0.0, device)?),
+            moving_variance: Param::new(constant(&[channels], 1.0, device)?),
         });
         Ok(input_shape.to_vec())
     }
@@ -114,9 +115,16 @@ impl Layer for BatchNormalization {
             let variance = centered.sqr()?.mean_keepdim(axes.as_slice())?;
             // The moving statistics follow the batch's, outside the gradient graph.
             let m = self.momentum;
-            let update = |moving: &Var, batch: &Tensor| -> Result<()> {
+            let update = |moving: &Param, batch: &Tensor| -> Result<()> {
                 let batch = batch.detach().flatten_all()?;
-                moving.set(&moving.as_tensor().affine(m, 0.0)?.add(&batch.affine(1.0 - m, 0.0)?)?)?;
+                let moving = moving.var();
+                moving.set(
+                    &moving
+                        .as_tensor()
+                        .detach()
+                        .affine(m, 0.0)?
+                        .add(&batch.affine(1.0 - m, 0.0)?)?,
+                )?;
                 Ok(())
             };
             update(&b.moving_mean, &mean)?;
@@ -124,28 +132,23 @@ impl Layer for BatchNormalization {
             (mean, variance)
         } else {
             (
-                Self::per_channel(b.moving_mean.as_tensor(), x)?,
-                Self::per_channel(b.moving_variance.as_tensor(), x)?,
+                Self::per_channel(&b.moving_mean.tensor(), x)?,
+                Self::per_channel(&b.moving_variance.tensor(), x)?,
             )
         };
         let normalized = x
             .broadcast_sub(&mean)?
             .broadcast_div(&variance.affine(1.0, self.epsilon)?.sqrt()?)?;
         Ok(normalized
-            .broadcast_mul(&Self::per_channel(b.gamma.as_tensor(), x)?)?
-            .broadcast_add(&Self::per_channel(b.beta.as_tensor(), x)?)?)
+            .broadcast_mul(&Self::per_channel(&b.gamma.tensor(), x)?)?
+            .broadcast_add(&Self::per_channel(&b.beta.tensor(), x)?)?)
     }
 
     fn weights(&self) -> Vec<Weight> {
         let Some(b) = &self.built else {
             return Vec::new();
         };
-        let weight = |name, var: &Var, trainable| Weight {
-            name,
-            var: var.clone(),
-            trainable,
-            keras_axes: None,
-        };
+        let weight = |name, param: &Param, trainable| Weight::new(name, param, trainable, None);
         vec![
             weight("gamma", &b.gamma, true),
             weight("beta", &b.beta, true),

@@ -23,12 +23,13 @@
 //! ```
 
 use super::windows::{crop_and_pad, strided_indices};
+use super::Param;
 use super::{expect_images, expect_positive, not_built, Layer, Size2, Weight};
 use crate::activation::ActivationName;
 use crate::initializers::{constant, glorot_uniform};
 use crate::padding::{AxisWindows, Padding};
 use crate::{bail, Activation, Result};
-use candle_core::{Device, Tensor, Var};
+use candle_core::{Device, Tensor};
 
 /// A 2-D convolution layer, as Keras' `Conv2D`.
 #[derive(Clone)]
@@ -45,8 +46,8 @@ pub struct Conv2D {
 
 #[derive(Clone)]
 struct Built {
-    kernel: Var,
-    bias: Option<Var>,
+    kernel: Param,
+    bias: Option<Param>,
     rows: AxisWindows,
     cols: AxisWindows,
     activation: Activation,
@@ -149,9 +150,14 @@ impl Layer for Conv2D {
         };
         let fan_in = in_channels * k.rows * k.cols;
         let fan_out = self.filters * k.rows * k.cols;
-        let kernel = glorot_uniform(&[self.filters, in_channels, k.rows, k.cols], fan_in, fan_out, device)?;
+        let kernel = Param::new(glorot_uniform(
+            &[self.filters, in_channels, k.rows, k.cols],
+            fan_in,
+            fan_out,
+            device,
+        )?);
         let bias = match self.use_bias {
-            true => Some(constant(&[self.filters], 0.0, device)?),
+            true => Some(Param::new(constant(&[self.filters], 0.0, device)?)),
             false => None,
         };
         self.built = Some(Built {
@@ -173,17 +179,17 @@ impl Layer for Conv2D {
         let x = crop_and_pad(&x, 3, &built.cols, 0.0)?.contiguous()?;
         let dilation = self.dilation_rate.rows;
         let y = if self.strides.rows == self.strides.cols {
-            x.conv2d(&built.kernel, 0, self.strides.rows, dilation, 1)?
+            x.conv2d(&built.kernel.tensor(), 0, self.strides.rows, dilation, 1)?
         } else {
             // candle has one stride for both axes: convolve at every position, keep the
             // rows and columns the strides land on.
-            let all = x.conv2d(&built.kernel, 0, 1, dilation, 1)?;
+            let all = x.conv2d(&built.kernel.tensor(), 0, 1, dilation, 1)?;
             let rows = strided_indices(0, self.strides.rows, built.rows.output, &all)?;
             let cols = strided_indices(0, self.strides.cols, built.cols.output, &all)?;
             all.index_select(&rows, 2)?.index_select(&cols, 3)?
         };
         match &built.bias {
-            Some(bias) => Ok(y.broadcast_add(&bias.as_tensor().reshape((1, self.filters, 1, 1))?)?),
+            Some(bias) => Ok(y.broadcast_add(&bias.tensor().reshape((1, self.filters, 1, 1))?)?),
             None => Ok(y),
         }
     }
@@ -196,20 +202,10 @@ impl Layer for Conv2D {
         let Some(built) = &self.built else {
             return Vec::new();
         };
-        let mut weights = vec![Weight {
-            name: "kernel",
-            var: built.kernel.clone(),
-            trainable: true,
-            // (filters, in, rows, cols) → (rows, cols, in, filters)
-            keras_axes: Some([2, 3, 1, 0]),
-        }];
+        // The kernel is stored (filters, in, rows, cols) and shown (rows, cols, in, filters).
+        let mut weights = vec![Weight::new("kernel", &built.kernel, true, Some([2, 3, 1, 0]))];
         if let Some(bias) = &built.bias {
-            weights.push(Weight {
-                name: "bias",
-                var: bias.clone(),
-                trainable: true,
-                keras_axes: None,
-            });
+            weights.push(Weight::new("bias", bias, true, None));
         }
         weights
     }

@@ -8,12 +8,13 @@
 //! - output: `(batch, units)`
 //! - kernel `W`: `(features, units)` (Keras order); bias `b`: `(units,)`.
 
+use super::Param;
 use super::{not_built, Layer, Weight};
 use crate::activation::ActivationName;
 use crate::arrays::keras_shape;
 use crate::initializers::{constant, glorot_uniform};
 use crate::{bail, Activation, Result};
-use candle_core::{Device, Tensor, Var};
+use candle_core::{Device, Tensor};
 
 /// A fully connected layer, as Keras' `Dense`.
 #[derive(Clone)]
@@ -26,8 +27,8 @@ pub struct Dense {
 
 #[derive(Clone)]
 struct Built {
-    kernel: Var,
-    bias: Option<Var>,
+    kernel: Param,
+    bias: Option<Param>,
     activation: Activation,
 }
 
@@ -75,9 +76,9 @@ impl Layer for Dense {
             bail!("{name}: units must be at least 1, got 0; hint: Dense::new(10) makes 10 outputs");
         }
         let activation = self.activation.parse(name)?;
-        let kernel = glorot_uniform(&[features, self.units], features, self.units, device)?;
+        let kernel = Param::new(glorot_uniform(&[features, self.units], features, self.units, device)?);
         let bias = match self.use_bias {
-            true => Some(constant(&[self.units], 0.0, device)?),
+            true => Some(Param::new(constant(&[self.units], 0.0, device)?)),
             false => None,
         };
         self.built = Some(Built {
@@ -90,9 +91,9 @@ impl Layer for Dense {
 
     fn pre_activation(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         let built = self.built.as_ref().ok_or_else(|| not_built("Dense"))?;
-        let y = x.matmul(built.kernel.as_tensor())?;
+        let y = x.matmul(&built.kernel.tensor())?;
         match &built.bias {
-            Some(bias) => Ok(y.broadcast_add(bias.as_tensor())?),
+            Some(bias) => Ok(y.broadcast_add(&bias.tensor())?),
             None => Ok(y),
         }
     }
@@ -105,19 +106,9 @@ impl Layer for Dense {
         let Some(built) = &self.built else {
             return Vec::new();
         };
-        let mut weights = vec![Weight {
-            name: "kernel",
-            var: built.kernel.clone(),
-            trainable: true,
-            keras_axes: None,
-        }];
+        let mut weights = vec![Weight::new("kernel", &built.kernel, true, None)];
         if let Some(bias) = &built.bias {
-            weights.push(Weight {
-                name: "bias",
-                var: bias.clone(),
-                trainable: true,
-                keras_axes: None,
-            });
+            weights.push(Weight::new("bias", bias, true, None));
         }
         weights
     }

@@ -7,6 +7,7 @@
 //! hand. Shapes exchanged between layers are Keras shapes without the batch axis:
 //! `(rows, cols, channels)` for images, `(features,)` for flat vectors.
 
+mod any_layer;
 mod avg_pool2d;
 mod batch_normalization;
 mod conv2d;
@@ -14,9 +15,11 @@ mod dense;
 mod dropout;
 mod flatten;
 mod max_pool2d;
+mod param;
 mod spec;
 mod windows;
 
+pub use any_layer::AnyLayer;
 pub use avg_pool2d::AvgPool2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv2d::Conv2D;
@@ -24,19 +27,35 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use max_pool2d::MaxPool2D;
+pub use param::Param;
 pub use spec::{InputShape, LayerSpec, Size2, WithInputShape};
 
 use crate::arrays::keras_shape;
 use crate::{Activation, Result};
 use candle_core::{Device, Tensor, Var};
 
+impl Weight {
+    /// A weight list entry for `param`.
+    pub fn new(name: &'static str, param: &Param, trainable: bool, keras_axes: Option<[usize; 4]>) -> Self {
+        Weight {
+            name,
+            var: param.var(),
+            param: param.clone(),
+            trainable,
+            keras_axes,
+        }
+    }
+}
+
 /// One array of a layer's weights.
 #[derive(Clone, Debug)]
 pub struct Weight {
     /// The Keras name: `kernel`, `bias`, `gamma`, `beta`, `moving_mean`, `moving_variance`.
     pub name: &'static str,
-    /// The values, in the layer's internal layout.
+    /// The values, in the layer's internal layout (the slot's variable when this list was made).
     pub var: Var,
+    /// The shared slot holding the variable.
+    pub param: Param,
     /// Whether the optimizer changes it (batch norm's moving statistics are not trained).
     pub trainable: bool,
     /// The axis order that turns the internal layout into Keras' layout, when they differ

@@ -1,7 +1,7 @@
 //! The small types used to describe layers: sizes, input shapes, and a layer waiting to be
 //! added to a model.
 
-use super::Layer;
+use super::AnyLayer;
 use std::fmt;
 
 /// A size along rows and columns: `3` means 3×3, `(3, 2)` means 3 rows × 2 columns.
@@ -66,7 +66,7 @@ impl From<Vec<usize>> for InputShape {
 
 /// A layer on its way into a model, with the optional input shape and name a learner gave.
 pub struct LayerSpec {
-    pub(crate) layer: Box<dyn Layer>,
+    pub(crate) layer: AnyLayer,
     pub(crate) input_shape: Option<Vec<usize>>,
     pub(crate) name: Option<String>,
 }
@@ -85,10 +85,10 @@ impl LayerSpec {
     }
 }
 
-impl<L: Layer + 'static> From<L> for LayerSpec {
+impl<L: Into<AnyLayer>> From<L> for LayerSpec {
     fn from(layer: L) -> Self {
         LayerSpec {
-            layer: Box::new(layer),
+            layer: layer.into(),
             input_shape: None,
             name: None,
         }
@@ -101,7 +101,7 @@ impl<L: Layer + 'static> From<L> for LayerSpec {
 /// use cnn_course::prelude::*;
 /// let first = Conv2D::new(32, 3).activation("relu").input_shape((28, 28, 1));
 /// ```
-pub trait WithInputShape: Layer + Sized + 'static {
+pub trait WithInputShape: Into<AnyLayer> + Sized {
     /// The shape of one input sample; needed on the first layer of a model.
     fn input_shape(self, shape: impl Into<InputShape>) -> LayerSpec {
         LayerSpec::from(self).input_shape(shape)
@@ -113,4 +113,4 @@ pub trait WithInputShape: Layer + Sized + 'static {
     }
 }
 
-impl<L: Layer + Sized + 'static> WithInputShape for L {}
+impl<L: Into<AnyLayer>> WithInputShape for L {}

@@ -1,11 +1,10 @@
 //! One layer of a built model: its name, shapes, and weights as ndarray arrays.
 
 use crate::arrays::{full_shape, to_array};
-use crate::layers::{Layer, Weight};
+use crate::layers::{AnyLayer, Layer, Weight};
 use crate::{bail, IntoTensor, Result};
 use candle_core::Tensor;
 use ndarray::ArrayD;
-use std::sync::Arc;
 
 /// A layer as it sits in a model (Keras' `model.layers[i]`).
 ///
@@ -20,7 +19,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct ModelLayer {
     pub(crate) name: String,
-    pub(crate) layer: Arc<dyn Layer>,
+    pub(crate) layer: AnyLayer,
     pub(crate) input_shape: Vec<usize>,
     pub(crate) output_shape: Vec<usize>,
     pub(crate) trainable: bool,

@@ -13,11 +13,12 @@
 use super::model_layer::ModelLayer;
 use super::summary::Summary;
 use crate::arrays::keras_shape;
-use crate::layers::LayerSpec;
+use crate::layers::{Layer, LayerSpec};
 use crate::training::compile::Compiled;
 use crate::{bail, default_device, Activation, Error, Result};
 use candle_core::{Device, Tensor, Var};
-use std::sync::Arc;
+use rand::rngs::StdRng;
+use std::sync::{Arc, Mutex};
 
 /// A model made of layers applied one after the other, as Keras' `Sequential`.
 ///
@@ -29,6 +30,9 @@ pub struct Sequential {
     device: Device,
     layers: Vec<ModelLayer>,
     pub(crate) compiled: Option<Compiled>,
+    /// The model's own random generator, seeded from the crate's when the model is made:
+    /// initial weights, shuffling and dropout masks come from it (see [`crate::rng`]).
+    pub(crate) generator: Arc<Mutex<StdRng>>,
 }
 
 impl Default for Sequential {
@@ -50,6 +54,7 @@ impl Sequential {
             device,
             layers: Vec::new(),
             compiled: None,
+            generator: crate::rng::fork(),
         }
     }
 
@@ -99,10 +104,10 @@ impl Sequential {
                 inferred
             }
         };
-        let output = layer.build(&name, &input, &self.device)?;
+        let output = crate::rng::using(&self.generator, || layer.build(&name, &input, &self.device))?;
         self.layers.push(ModelLayer {
             name,
-            layer: Arc::from(layer),
+            layer,
             input_shape: input,
             output_shape: output,
             trainable: true,
@@ -186,6 +191,7 @@ impl Sequential {
             device: self.device.clone(),
             layers: self.layers[..count].to_vec(),
             compiled: None,
+            generator: crate::rng::fork(),
         })
     }
 
@@ -209,19 +215,23 @@ impl Sequential {
         Summary::of(self)
     }
 
-    /// The weights the optimizer updates: trainable weights of trainable layers.
     /// The layers without copying, for the crate's own loops.
     pub(crate) fn layer_slice(&self) -> &[ModelLayer] {
         &self.layers
     }
 
-    pub(crate) fn trainable_vars(&self) -> Vec<Var> {
+    /// The weights the optimizer updates, by name: trainable weights of trainable layers.
+    pub(crate) fn trainable_vars(&self) -> Vec<(String, Var)> {
         self.layers
             .iter()
             .filter(|l| l.trainable)
-            .flat_map(|l| l.weights())
-            .filter(|w| w.trainable)
-            .map(|w| w.var)
+            .flat_map(|l| {
+                l.weights()
+                    .into_iter()
+                    .map(move |w| (format!("{}/{}", l.name, w.name), w))
+            })
+            .filter(|(_, w)| w.trainable)
+            .map(|(name, w)| (name, w.var))
             .collect()
     }
 

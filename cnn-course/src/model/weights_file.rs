@@ -132,7 +132,7 @@ impl Sequential {
     /// Put back values taken by [`Sequential::snapshot`].
     pub(crate) fn restore(&self, snapshot: &[(Weight, Tensor)]) -> Result<()> {
         for (w, values) in snapshot {
-            w.var.set(values)?;
+            w.param.var().set(values)?;
         }
         Ok(())
     }

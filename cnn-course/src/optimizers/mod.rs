@@ -26,7 +26,7 @@ pub use rmsprop::RMSprop;
 pub use sgd::SGD;
 
 use crate::{bail, Result};
-use candle_core::{Tensor, TensorId, Var};
+use candle_core::{Tensor, Var};
 use std::collections::HashMap;
 
 /// One optimization algorithm's update, for one weight.
@@ -54,7 +54,8 @@ pub trait UpdateRule: Send {
 /// An update rule with the state it keeps for every weight.
 pub struct Optimizer {
     rule: Box<dyn UpdateRule>,
-    state: HashMap<TensorId, Vec<Tensor>>,
+    /// Per weight, by its name (`conv2d/kernel`): names survive re-created variables.
+    state: HashMap<String, Vec<Tensor>>,
     steps: u64,
 }
 
@@ -104,14 +105,14 @@ impl Optimizer {
         self.steps
     }
 
-    /// One training step: move every weight against its gradient.
-    pub fn apply(&mut self, updates: &[(Var, Tensor)]) -> Result<()> {
+    /// One training step: move every weight (name, variable, gradient) against its gradient.
+    pub fn apply(&mut self, updates: &[(String, Var, Tensor)]) -> Result<()> {
         self.steps += 1;
         self.rule.begin_step(self.steps);
-        for (var, grad) in updates {
+        for (name, var, grad) in updates {
             let w = var.as_tensor().detach();
             let grad = grad.detach();
-            let state = match self.state.entry(var.as_tensor().id()) {
+            let state = match self.state.entry(name.clone()) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
                     let initial = self
@@ -191,7 +192,7 @@ pub(crate) mod reference {
             .iter()
             .map(|g| {
                 let grad = Tensor::new(g, &Device::Cpu).unwrap();
-                opt.apply(&[(var.clone(), grad)]).unwrap();
+                opt.apply(&[("w".to_string(), var.clone(), grad)]).unwrap();
                 let w = var.as_tensor().to_vec1::<f32>().unwrap();
                 [w[0] as f64, w[1] as f64]
             })

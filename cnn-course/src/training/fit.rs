@@ -193,7 +193,21 @@ impl Sequential {
         for callback in callbacks.iter_mut() {
             callback.on_train_begin(&plan)?;
         }
+        if verbose > 0 {
+            match &validation {
+                Some(val) => println!("Train on {} samples, validate on {} samples", train.len(), val.len()),
+                None => println!("Train on {} samples", train.len()),
+            }
+        }
+        // Re-create every weight in this cell's copy of candle (see layers::Param), so that
+        // all tensors of a training step are numbered by the same copy.
+        for (_, weight) in self.named_weights() {
+            weight.param.rehome()?;
+        }
         let vars = self.trainable_vars();
+        // Shuffling and dropout masks come from the model's own seeded generator.
+        let generator = self.generator.clone();
+        let _active = crate::rng::activate(&generator);
         let steps = train.len().div_ceil(batch_size);
         let mut history = History::default();
         'epochs: for epoch in 1..=epochs {
@@ -219,9 +233,9 @@ impl Sequential {
                     break 'epochs;
                 }
                 let grads = loss.backward()?;
-                let updates: Vec<(Var, Tensor)> = vars
+                let updates: Vec<(String, Var, Tensor)> = vars
                     .iter()
-                    .filter_map(|v| grads.get(v.as_tensor()).map(|g| (v.clone(), g.clone())))
+                    .filter_map(|(name, v)| grads.get(v.as_tensor()).map(|g| (name.clone(), v.clone(), g.clone())))
                     .collect();
                 compiled
                     .optimizer
