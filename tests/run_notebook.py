@@ -80,8 +80,11 @@ def first_line(text):
 if mode == "solution":
     if failure is not None:
         cell = next((c for c in code_cells if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
-        where = f"cell {code_cells.index(cell)}" if cell else "the kernel"
-        verdict(False, f"{where} failed: {first_line(str(failure))}")
+        if cell is None:
+            verdict(False, f"the kernel failed: {first_line(str(failure))}")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        message = "; ".join(f"{o.get('ename', '')}: {o.get('evalue', '')}" for o in errors)
+        verdict(False, f"cell {code_cells.index(cell)} failed: {first_line(message)}")
     for index, cell in enumerate(code_cells):
         if stderr_of(cell):
             verdict(False, f"cell {index} wrote to stderr: {first_line(stderr_of(cell))}")
