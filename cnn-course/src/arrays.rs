@@ -49,6 +49,12 @@ where
     }
 }
 
+impl<T: IntoTensor + ?Sized> IntoTensor for &T {
+    fn to_tensor_on(&self, device: &Device) -> Result<Tensor> {
+        (*self).to_tensor_on(device)
+    }
+}
+
 impl IntoTensor for Tensor {
     fn to_tensor_on(&self, device: &Device) -> Result<Tensor> {
         Ok(self.to_dtype(DType::F32)?.to_device(device)?)

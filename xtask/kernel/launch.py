@@ -9,12 +9,23 @@ Usage (from the kernel spec): python launch.py <evcxr_jupyter> <connection file>
 """
 import fcntl
 import os
+import subprocess
 import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
 slots = os.path.join(root, "target", "evcxr")
 evcxr, connection_file = sys.argv[1], sys.argv[2]
+
+# The toolchain's own lld (rust-lld, reached through its ld.lld wrapper) links each cell
+# much faster than the system linker; evcxr's `:linker lld` (see init.evcxr) needs it on PATH.
+try:
+    sysroot = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True, check=True).stdout.strip()
+    gcc_ld = os.path.join(sysroot, "lib", "rustlib", "x86_64-unknown-linux-gnu", "bin", "gcc-ld")
+    if os.path.isfile(os.path.join(gcc_ld, "ld.lld")):
+        os.environ["PATH"] = gcc_ld + os.pathsep + os.environ.get("PATH", "")
+except (OSError, subprocess.CalledProcessError):
+    pass
 
 for slot in range(16):
     directory = os.path.join(slots, f"slot-{slot}")

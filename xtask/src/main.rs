@@ -3,6 +3,7 @@
 //! - `cargo xtask lab`: set up what is missing, then open the course in JupyterLab;
 //! - `cargo xtask test`: set up what is missing, then run every test — the workspace's
 //!   `cargo test` and every notebook executed through the Jupyter kernel;
+//! - `cargo xtask bench-latency`: kernel start, first output and re-run times;
 //! - `cargo xtask notebooks`: rebuild the notebooks from `notebooks/src/`;
 //! - `cargo xtask setup`: only the set-up (evcxr_jupyter, JupyterLab, the kernel spec,
 //!   and a first build of the crate inside the kernel).
@@ -22,6 +23,12 @@ fn main() -> ExitCode {
         Some("setup") => setup::setup().map(|_| ()),
         Some("lab") => lab(),
         Some("test") => test(&rest),
+        Some("bench-latency") => setup::setup().and_then(|env| {
+            run(env
+                .apply(&mut Command::new(env.venv.join("bin/python")))
+                .arg(root().join("xtask/kernel/latency.py"))
+                .arg(root().join("notebooks")))
+        }),
         Some("notebooks") => notebooks::write_all(&root().join("notebooks")).and_then(|()| {
             for (name, count) in notebooks::count_exercises(&root().join("notebooks"))? {
                 println!("{name}: {count} exercises");
@@ -29,7 +36,7 @@ fn main() -> ExitCode {
             Ok(())
         }),
         _ => {
-            eprintln!("usage: cargo xtask lab | test [notebook filter] | setup | notebooks");
+            eprintln!("usage: cargo xtask lab | test [notebook filter] | setup | notebooks | bench-latency");
             return ExitCode::from(2);
         }
     };

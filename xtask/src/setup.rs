@@ -138,7 +138,18 @@ fn ensure_evcxr_config() -> Result<(), String> {
     let found = |name: &str| {
         std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
     };
-    let init = match (found("mold"), found("ld.lld") || found("lld")) {
+    // The toolchain's rust-lld, which launch.py puts on the kernel's PATH as ld.lld.
+    let toolchain_lld = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .is_some_and(|sysroot| {
+            sysroot
+                .join("lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld/ld.lld")
+                .is_file()
+        });
+    let init = match (found("mold"), found("ld.lld") || toolchain_lld) {
         (true, _) => ":linker mold\n",
         (false, true) => ":linker lld\n",
         _ => "",

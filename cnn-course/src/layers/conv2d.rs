@@ -178,17 +178,22 @@ impl Layer for Conv2D {
         let x = crop_and_pad(x, 2, &built.rows, 0.0)?;
         let x = crop_and_pad(&x, 3, &built.cols, 0.0)?.contiguous()?;
         let dilation = self.dilation_rate.rows;
-        let y = if self.strides.rows == self.strides.cols {
-            x.conv2d(&built.kernel.tensor(), 0, self.strides.rows, dilation, 1)?
+        let kernel = built.kernel.tensor();
+        let fast = x.device().is_cpu() && x.dtype() == candle_core::DType::F32;
+        let y = if fast && self.strides == Size2::from(1) && dilation == 1 {
+            super::conv_op::conv2d_stride1(&x, &kernel)?
+        } else if self.strides.rows == self.strides.cols {
+            x.conv2d(&kernel, 0, self.strides.rows, dilation, 1)?
         } else {
             // candle has one stride for both axes: convolve at every position, keep the
             // rows and columns the strides land on.
-            let all = x.conv2d(&built.kernel.tensor(), 0, 1, dilation, 1)?;
+            let all = x.conv2d(&kernel, 0, 1, dilation, 1)?;
             let rows = strided_indices(0, self.strides.rows, built.rows.output, &all)?;
             let cols = strided_indices(0, self.strides.cols, built.cols.output, &all)?;
             all.index_select(&rows, 2)?.index_select(&cols, 3)?
         };
         match &built.bias {
+            Some(bias) if fast => super::bias_op::add_channel_bias(&y, &bias.tensor()),
             Some(bias) => Ok(y.broadcast_add(&bias.tensor().reshape((1, self.filters, 1, 1))?)?),
             None => Ok(y),
         }

@@ -20,6 +20,7 @@
 //! assert_eq!(model.output_shape(), vec![50, 50, 15]);
 //! ```
 
+use super::max_pool_op::{MaxPoolCpu, MaxPoolOp};
 use super::windows::gather_windows;
 use super::{expect_images, expect_positive, Layer, Size2};
 use crate::padding::{AxisWindows, Padding};
@@ -103,6 +104,19 @@ impl MaxPool2D {
     }
 }
 
+impl MaxPool2D {
+    /// Max pooling from candle's differentiable operations, on any device: the windows
+    /// stacked along a new axis, and each window's winner picked by index — so its
+    /// gradient goes to that one pixel only (a max over the axis would share it between
+    /// tied pixels).
+    fn generic(&self, x: &Tensor) -> Result<Tensor> {
+        // Padding uses the lowest float, so it never wins against a real pixel.
+        let windows = self.window.windows("MaxPool2D", x, f32::MIN)?;
+        let winner = windows.argmax_keepdim(D::Minus1)?;
+        Ok(windows.gather(&winner, D::Minus1)?.squeeze(D::Minus1)?)
+    }
+}
+
 impl Layer for MaxPool2D {
     fn type_name(&self) -> &'static str {
         "MaxPool2D"
@@ -117,12 +131,24 @@ impl Layer for MaxPool2D {
     }
 
     fn pre_activation(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        // Padding uses the lowest float, so it never wins against a real pixel.
-        let windows = self.window.windows("MaxPool2D", x, f32::MIN)?;
-        // Pick the winner of each window by index: its gradient then goes to that one
-        // pixel only (a max over the axis would share it between tied pixels).
-        let winner = windows.argmax_keepdim(D::Minus1)?;
-        Ok(windows.gather(&winner, D::Minus1)?.squeeze(D::Minus1)?)
+        match (
+            &self.window.plan,
+            x.device().is_cpu() && x.dtype() == candle_core::DType::F32,
+        ) {
+            (Some((rows, cols)), true) => {
+                let window = MaxPoolCpu {
+                    pool: self.window.pool_size,
+                    strides: self.window.strides(),
+                    rows: *rows,
+                    cols: *cols,
+                };
+                Ok(x.contiguous()?.apply_op1(MaxPoolOp {
+                    window,
+                    winners: Default::default(),
+                })?)
+            }
+            _ => self.generic(x),
+        }
     }
 }
 
@@ -181,6 +207,31 @@ mod tests {
         check_layer_gradients(&layer, &[11, 11, 2]);
         let (layer, _) = built(MaxPool2D::new(3).strides(2).padding("same"), &[7, 6, 1]);
         check_layer_gradients(&layer, &[7, 6, 1]);
+    }
+
+    #[test]
+    fn the_cpu_kernel_matches_the_generic_path_forward_and_backward() {
+        use candle_core::Var;
+        for (layer, input) in [
+            (MaxPool2D::new(2), vec![11, 11, 3]),
+            (MaxPool2D::new(3).strides(2).padding("same"), vec![7, 8, 2]),
+            (MaxPool2D::new((2, 3)).strides(1), vec![5, 6, 1]),
+        ] {
+            let (layer, _) = built(layer, &input);
+            let x = Var::from_tensor(&crate::testing::random_batch(2, &input)).unwrap();
+            let fast = layer.forward(x.as_tensor(), true).unwrap();
+            let slow = layer.generic(x.as_tensor()).unwrap();
+            crate::testing::assert_close(&fast, &slow, 0.0);
+            let r =
+                crate::testing::random_batch(2, &[fast.dim(2).unwrap(), fast.dim(3).unwrap(), fast.dim(1).unwrap()]);
+            let g_fast = fast.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+            let g_slow = slow.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+            crate::testing::assert_close(
+                g_fast.get(x.as_tensor()).unwrap(),
+                g_slow.get(x.as_tensor()).unwrap(),
+                0.0,
+            );
+        }
     }
 
     #[test]

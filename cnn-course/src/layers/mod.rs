@@ -10,11 +10,14 @@
 mod any_layer;
 mod avg_pool2d;
 mod batch_normalization;
+mod bias_op;
 mod conv2d;
+mod conv_op;
 mod dense;
 mod dropout;
 mod flatten;
 mod max_pool2d;
+mod max_pool_op;
 mod param;
 mod spec;
 mod windows;

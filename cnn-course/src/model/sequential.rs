@@ -49,6 +49,7 @@ impl Sequential {
 
     /// An empty model on a given device.
     pub fn on_device(device: Device) -> Self {
+        crate::device::configure_threads();
         Sequential {
             name: "sequential".into(),
             device,

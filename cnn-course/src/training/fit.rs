@@ -306,3 +306,75 @@ impl Sequential {
         Ok(history)
     }
 }
+
+/// Where one training step's time goes, from [`Sequential::profile_step`].
+#[derive(Clone, Copy, Debug)]
+pub struct StepProfile {
+    pub forward_ms: f64,
+    pub backward_ms: f64,
+    pub optimizer_ms: f64,
+}
+
+impl std::fmt::Display for StepProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "forward {:.1} ms, backward {:.1} ms, optimizer {:.1} ms",
+            self.forward_ms, self.backward_ms, self.optimizer_ms
+        )
+    }
+}
+
+impl Sequential {
+    /// Time the parts of training steps on one batch (median of 5 steps after a warm-up);
+    /// the weights are trained by these steps. For benchmarks.
+    pub fn profile_step(&mut self, x: &impl IntoTensor, y: &impl IntoTensor) -> Result<StepProfile> {
+        let compiled = self.compiled("profile_step")?.clone();
+        let x = x.to_tensor_on(self.device())?;
+        check_inputs(self, &x, "profile_step")?;
+        let y = labels_to_one_hot(
+            self,
+            compiled.loss,
+            x.dims()[0],
+            &y.to_tensor_on(self.device())?,
+            "profile_step",
+        )?;
+        let x = to_internal(&x)?;
+        for (_, weight) in self.named_weights() {
+            weight.param.rehome()?;
+        }
+        let vars = self.trainable_vars();
+        let mut runs = Vec::new();
+        for _ in 0..6 {
+            let started = Instant::now();
+            let (z, activation) = self.forward_to_logits(&x, true)?;
+            let loss = cross_entropy(&z, activation, &y)?;
+            loss.to_scalar::<f32>()?;
+            let forward = started.elapsed().as_secs_f64();
+            let grads = loss.backward()?;
+            let backward = started.elapsed().as_secs_f64();
+            let updates: Vec<(String, Var, Tensor)> = vars
+                .iter()
+                .filter_map(|(name, v)| grads.get(v.as_tensor()).map(|g| (name.clone(), v.clone(), g.clone())))
+                .collect();
+            compiled
+                .optimizer
+                .lock()
+                .map_err(|_| Error::invalid("profile_step: optimizer poisoned"))?
+                .apply(&updates)?;
+            let total = started.elapsed().as_secs_f64();
+            runs.push((forward, backward - forward, total - backward));
+        }
+        runs.remove(0);
+        let median = |f: fn(&(f64, f64, f64)) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2] * 1000.0
+        };
+        Ok(StepProfile {
+            forward_ms: median(|r| r.0),
+            backward_ms: median(|r| r.1),
+            optimizer_ms: median(|r| r.2),
+        })
+    }
+}
