@@ -13,15 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 fn seed_convnet() -> Result<Sequential> {
-    let mut model = Sequential::new();
-    model.add(Conv2D::new(32, 3).activation("relu").input_shape((28, 28, 1)))?;
-    model.add(MaxPool2D::new(2))?;
-    model.add(Conv2D::new(64, 3).activation("relu"))?;
-    model.add(MaxPool2D::new(2))?;
-    model.add(Conv2D::new(64, 3).activation("relu"))?;
-    model.add(Flatten::new())?;
-    model.add(Dense::new(64).activation("relu"))?;
-    model.add(Dense::new(10).activation("softmax"))?;
+    let mut model = cnn_course::models::chollet_convnet()?;
     model.compile("rmsprop", "categorical_crossentropy", &["accuracy"])?;
     Ok(model)
 }

@@ -67,15 +67,7 @@ fn train_once(
     batch_size: usize,
 ) -> std::result::Result<f64, Box<dyn std::error::Error>> {
     set_seed(seed);
-    let mut model = Sequential::new();
-    model.add(Conv2D::new(32, 3).activation("relu").input_shape((28, 28, 1)))?;
-    model.add(MaxPool2D::new(2))?;
-    model.add(Conv2D::new(64, 3).activation("relu"))?;
-    model.add(MaxPool2D::new(2))?;
-    model.add(Conv2D::new(64, 3).activation("relu"))?;
-    model.add(Flatten::new())?;
-    model.add(Dense::new(64).activation("relu"))?;
-    model.add(Dense::new(10).activation("softmax"))?;
+    let mut model = cnn_course::models::chollet_convnet()?;
     if seed == 0 {
         println!("{}", model.summary());
     }

@@ -89,21 +89,11 @@ pub fn save_image<S: Data<Elem = f32>, D: Dimension>(array: &ArrayBase<S, D>, pa
     };
     let format = image::ImageFormat::from_path(path)
         .map_err(|_| Error::file(path, "unknown image extension; hint: use .png or .jpg"))?;
-    let temporary = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let written = image
-        .save_with_format(&temporary, format)
-        .map_err(|e| Error::file(path, format!("could not write the image: {e}")))
-        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| Error::io(path, e)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
+    crate::files::write_atomically(path, |temporary| {
+        image
+            .save_with_format(temporary, format)
+            .map_err(|e| Error::file(path, format!("could not write the image: {e}")))
+    })
 }
 
 #[cfg(test)]

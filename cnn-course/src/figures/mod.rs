@@ -155,20 +155,9 @@ impl Figure {
                 ))
             }
         };
-        let temporary = path.with_file_name(format!(
-            ".{}.{}.tmp",
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        let written = std::fs::write(&temporary, bytes)
-            .map_err(|e| Error::io(path, e))
-            .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| Error::io(path, e)));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-        written
+        crate::files::write_atomically(path, |temporary| {
+            std::fs::write(temporary, bytes).map_err(|e| Error::io(path, e))
+        })
     }
 
     /// Show the figure in an evcxr notebook cell.

@@ -12,7 +12,6 @@ use crate::layers::Weight;
 use crate::{Error, Result};
 use candle_core::{Device, Tensor};
 use std::collections::HashMap;
-use std::fs;
 use std::path::Path;
 
 impl Sequential {
@@ -35,27 +34,14 @@ impl Sequential {
         for (name, w) in self.named_weights() {
             tensors.insert(name, keras_order(&w)?.to_device(&Device::Cpu)?);
         }
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| Error::file(path, "not a file name; hint: use a path like \"best.safetensors\""))?;
-        let temporary = path.with_file_name(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
-        let written = candle_core::safetensors::save(&tensors, &temporary)
-            .map_err(|e| {
+        crate::files::write_atomically(path, |temporary| {
+            candle_core::safetensors::save(&tensors, temporary).map_err(|e| {
                 Error::file(
                     path,
                     format!("could not write the weights: {e}; hint: check that the folder exists and is writable"),
                 )
             })
-            .and_then(|()| {
-                fs::File::open(&temporary)
-                    .and_then(|f| f.sync_all())
-                    .map_err(|e| Error::io(&temporary, e))
-            })
-            .and_then(|()| fs::rename(&temporary, path).map_err(|e| Error::io(path, e)));
-        if written.is_err() {
-            let _ = fs::remove_file(&temporary);
-        }
-        written
+        })
     }
 
     /// Load weights saved by [`Sequential::save_weights`] from a model with the same layers.

@@ -5,6 +5,7 @@
 //! the optimizer move the weights. After the epoch it evaluates the validation data,
 //! prints one log line, records the [`History`] and runs the callbacks.
 
+use super::compile::Compiled;
 use super::history::History;
 use crate::arrays::to_internal;
 use crate::callbacks::{Callback, Control, EpochLogs, TrainingPlan};
@@ -122,7 +123,68 @@ pub(crate) fn class_scores(z: &Tensor, activation: Activation) -> Result<Tensor>
     }
 }
 
+/// What one training step produced.
+struct StepResult {
+    /// The batch's mean loss (not finite: the step was not applied).
+    loss: f64,
+    /// Scores whose largest entry is the predicted class.
+    scores: Tensor,
+    forward_s: f64,
+    backward_s: f64,
+    optimizer_s: f64,
+}
+
 impl Sequential {
+    /// Re-create every weight in this cell's copy of candle (see `layers::Param`), so that
+    /// all tensors of a training step are numbered by the same copy; return the weights
+    /// the optimizer updates.
+    fn prepare_training(&self) -> Result<Vec<(String, Var)>> {
+        for (_, weight) in self.named_weights() {
+            weight.param.rehome()?;
+        }
+        Ok(self.trainable_vars())
+    }
+
+    /// One training step on a batch (internal layout, one-hot labels): forward pass, loss,
+    /// backward pass and optimizer update — the update only when the loss is finite.
+    fn train_step(&self, x: &Tensor, y: &Tensor, vars: &[(String, Var)], compiled: &Compiled) -> Result<StepResult> {
+        let started = Instant::now();
+        let (z, activation) = self.forward_to_logits(x, true)?;
+        let loss = cross_entropy(&z, activation, y)?;
+        let loss_value = loss.to_scalar::<f32>()? as f64;
+        let forward_s = started.elapsed().as_secs_f64();
+        if !loss_value.is_finite() {
+            return Ok(StepResult {
+                loss: loss_value,
+                scores: z,
+                forward_s,
+                backward_s: 0.0,
+                optimizer_s: 0.0,
+            });
+        }
+        let grads = loss.backward()?;
+        let backward_s = started.elapsed().as_secs_f64() - forward_s;
+        let updates: Vec<(String, Var, Tensor)> = vars
+            .iter()
+            .filter_map(|(name, v)| grads.get(v.as_tensor()).map(|g| (name.clone(), v.clone(), g.clone())))
+            .collect();
+        compiled
+            .optimizer
+            .lock()
+            .map_err(|_| {
+                Error::invalid("fit: the optimizer was left broken by an earlier panic; hint: compile the model again")
+            })?
+            .apply(&updates)?;
+        let optimizer_s = started.elapsed().as_secs_f64() - forward_s - backward_s;
+        Ok(StepResult {
+            loss: loss_value,
+            scores: class_scores(&z, activation)?,
+            forward_s,
+            backward_s,
+            optimizer_s,
+        })
+    }
+
     /// Train the model on samples `x` (Keras layout, e.g. `(samples, 28, 28, 1)`) and
     /// labels `y` (one-hot rows, or class numbers with the sparse loss).
     ///
@@ -199,12 +261,7 @@ impl Sequential {
                 None => println!("Train on {} samples", train.len()),
             }
         }
-        // Re-create every weight in this cell's copy of candle (see layers::Param), so that
-        // all tensors of a training step are numbered by the same copy.
-        for (_, weight) in self.named_weights() {
-            weight.param.rehome()?;
-        }
-        let vars = self.trainable_vars();
+        let vars = self.prepare_training()?;
         // Shuffling and dropout masks come from the model's own seeded generator.
         let generator = self.generator.clone();
         let _active = crate::rng::activate(&generator);
@@ -219,11 +276,10 @@ impl Sequential {
             let (mut loss_sum, mut correct) = (0.0, 0);
             for (step, ids) in order.chunks(batch_size).enumerate() {
                 let (xb, yb) = train.batch(ids)?;
-                let (z, activation) = self.forward_to_logits(&xb, true)?;
-                let loss = cross_entropy(&z, activation, &yb)?;
-                let loss_value = loss.to_scalar::<f32>()? as f64;
+                let step_result = self.train_step(&xb, &yb, &vars, &compiled)?;
+                let loss_value = step_result.loss;
                 if !loss_value.is_finite() {
-                    // The update is not applied, so the weights stay those of the last good step.
+                    // The update was not applied, so the weights stay those of the last good step.
                     let reason = format!(
                         "Epoch {epoch}, step {}/{steps}: the loss is {loss_value}; training stopped with the weights from before this step. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1 and contain no NaN",
                         step + 1
@@ -232,22 +288,8 @@ impl Sequential {
                     history.stopped_early = Some(reason);
                     break 'epochs;
                 }
-                let grads = loss.backward()?;
-                let updates: Vec<(String, Var, Tensor)> = vars
-                    .iter()
-                    .filter_map(|(name, v)| grads.get(v.as_tensor()).map(|g| (name.clone(), v.clone(), g.clone())))
-                    .collect();
-                compiled
-                    .optimizer
-                    .lock()
-                    .map_err(|_| {
-                        Error::invalid(
-                            "fit: the optimizer was left broken by an earlier panic; hint: compile the model again",
-                        )
-                    })?
-                    .apply(&updates)?;
                 loss_sum += loss_value * ids.len() as f64;
-                correct += count_correct(&class_scores(&z, activation)?, &yb)?;
+                correct += count_correct(&step_result.scores, &yb)?;
             }
             let logs = EpochLogs {
                 loss: loss_sum / train.len() as f64,
@@ -340,30 +382,11 @@ impl Sequential {
             "profile_step",
         )?;
         let x = to_internal(&x)?;
-        for (_, weight) in self.named_weights() {
-            weight.param.rehome()?;
-        }
-        let vars = self.trainable_vars();
+        let vars = self.prepare_training()?;
         let mut runs = Vec::new();
         for _ in 0..6 {
-            let started = Instant::now();
-            let (z, activation) = self.forward_to_logits(&x, true)?;
-            let loss = cross_entropy(&z, activation, &y)?;
-            loss.to_scalar::<f32>()?;
-            let forward = started.elapsed().as_secs_f64();
-            let grads = loss.backward()?;
-            let backward = started.elapsed().as_secs_f64();
-            let updates: Vec<(String, Var, Tensor)> = vars
-                .iter()
-                .filter_map(|(name, v)| grads.get(v.as_tensor()).map(|g| (name.clone(), v.clone(), g.clone())))
-                .collect();
-            compiled
-                .optimizer
-                .lock()
-                .map_err(|_| Error::invalid("profile_step: optimizer poisoned"))?
-                .apply(&updates)?;
-            let total = started.elapsed().as_secs_f64();
-            runs.push((forward, backward - forward, total - backward));
+            let step = self.train_step(&x, &y, &vars, &compiled)?;
+            runs.push((step.forward_s, step.backward_s, step.optimizer_s));
         }
         runs.remove(0);
         let median = |f: fn(&(f64, f64, f64)) -> f64| {
