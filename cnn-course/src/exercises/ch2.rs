@@ -79,14 +79,13 @@ pub fn dense_model(model: &Sequential) -> Check {
 
 /// The model compiled with adam, categorical cross-entropy and accuracy.
 pub fn compiled(model: &Sequential) -> Check {
-    verdict(match (model.optimizer_name(), model.loss_name()) {
-        (None, _) => Err("the model is not compiled: call model.compile(…)".into()),
-        (Some(o), _) if o != "adam" => Err(format!("the optimizer is {o}; this exercise uses \"adam\"")),
-        (_, Some(l)) if l != "categorical_crossentropy" => Err(format!(
-            "the loss is {l}; one-hot labels go with \"categorical_crossentropy\""
-        )),
-        _ => Ok("adam, categorical cross-entropy, accuracy".into()),
-    })
+    super::compiled_with(
+        model,
+        "adam",
+        "this exercise uses",
+        "one-hot labels go with",
+        "adam, categorical cross-entropy, accuracy",
+    )
 }
 
 /// `flat` should be `images` with each 28×28 image laid out as 784 values, in order.

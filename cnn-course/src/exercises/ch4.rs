@@ -118,14 +118,13 @@ pub fn chollet_model(model: &Sequential) -> Check {
 
 /// The model compiled with rmsprop and categorical cross-entropy.
 pub fn compiled_rmsprop(model: &Sequential) -> Check {
-    verdict(match (model.optimizer_name(), model.loss_name()) {
-        (None, _) => Err("the model is not compiled: call model.compile(…)".into()),
-        (Some(o), _) if o != "rmsprop" => Err(format!("the optimizer is {o}; Chollet's convnet uses \"rmsprop\"")),
-        (_, Some(l)) if l != "categorical_crossentropy" => Err(format!(
-            "the loss is {l}; the labels are one-hot: \"categorical_crossentropy\""
-        )),
-        _ => Ok("rmsprop, categorical cross-entropy".into()),
-    })
+    super::compiled_with(
+        model,
+        "rmsprop",
+        "Chollet's convnet uses",
+        "the labels are one-hot:",
+        "rmsprop, categorical cross-entropy",
+    )
 }
 
 #[cfg(test)]

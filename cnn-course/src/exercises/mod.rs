@@ -138,6 +138,19 @@ pub(crate) fn same_model(model: &Sequential, expected: &[LayerSpec]) -> Result<(
     Ok(())
 }
 
+/// The model compiled with `optimizer` (`why` says which the exercise uses) and
+/// categorical cross-entropy (`labels` says why that loss).
+pub(crate) fn compiled_with(model: &Sequential, optimizer: &str, why: &str, labels: &str, done: &str) -> Check {
+    verdict(match (model.optimizer_name(), model.loss_name()) {
+        (None, _) => Err("the model is not compiled: call model.compile(…)".into()),
+        (Some(o), _) if o != optimizer => Err(format!("the optimizer is {o}; {why} \"{optimizer}\"")),
+        (_, Some(l)) if l != "categorical_crossentropy" => {
+            Err(format!("the loss is {l}; {labels} \"categorical_crossentropy\""))
+        }
+        _ => Ok(done.into()),
+    })
+}
+
 /// An `f32` answer within a tolerance.
 pub(crate) fn same_number(what: &str, yours: f64, expected: f64, hint: &str) -> Result<String, String> {
     if (yours - expected).abs() <= 1e-6 * expected.abs().max(1.0) {

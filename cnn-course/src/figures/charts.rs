@@ -176,6 +176,15 @@ fn draw_curves<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>)
     Ok(())
 }
 
+/// Axis ticks fall at every half unit; cells span whole units. Write a class's name at the
+/// centre of its cell and nothing at the edges.
+fn centre_label(names: &[String], v: f64) -> String {
+    match (v.fract() - 0.5).abs() < 1e-6 {
+        true => names.get(v.floor() as usize).cloned().unwrap_or_default(),
+        false => String::new(),
+    }
+}
+
 fn draw_confusion<DB: DrawingBackend>(
     counts: &[Vec<usize>],
     names: &[String],
@@ -183,7 +192,6 @@ fn draw_confusion<DB: DrawingBackend>(
 ) -> Result<()> {
     let n = names.len();
     let max = counts.iter().flatten().cloned().max().unwrap_or(0).max(1);
-    let label = |v: &f64| names.get(v.floor() as usize).cloned().unwrap_or_default();
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(40)
@@ -197,20 +205,8 @@ fn draw_confusion<DB: DrawingBackend>(
         .y_desc("true")
         .x_labels(2 * n + 1)
         .y_labels(2 * n + 1)
-        .x_label_formatter(&|v| {
-            if (v.fract() - 0.5).abs() < 1e-6 {
-                label(v)
-            } else {
-                String::new()
-            }
-        })
-        .y_label_formatter(&|v| {
-            if (v.fract() - 0.5).abs() < 1e-6 {
-                label(v)
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|v| centre_label(names, *v))
+        .y_label_formatter(&|v| centre_label(names, *v))
         .draw()
         .map_err(drawing_error)?;
     for (t, row) in counts.iter().enumerate() {
@@ -243,7 +239,6 @@ fn draw_confusion<DB: DrawingBackend>(
 
 fn draw_bars<DB: DrawingBackend>(values: &[f32], names: &[String], area: &DrawingArea<DB, Shift>) -> Result<()> {
     let n = names.len();
-    let label = |v: &f64| names.get(v.floor() as usize).cloned().unwrap_or_default();
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(40)
@@ -255,13 +250,7 @@ fn draw_bars<DB: DrawingBackend>(values: &[f32], names: &[String], area: &Drawin
         .disable_x_mesh()
         .y_desc("probability")
         .x_labels(2 * n + 1)
-        .x_label_formatter(&|v| {
-            if (v.fract() - 0.5).abs() < 1e-6 {
-                label(v)
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|v| centre_label(names, *v))
         .draw()
         .map_err(drawing_error)?;
     let best = values

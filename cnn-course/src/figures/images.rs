@@ -1,7 +1,7 @@
 //! Image figures: one image, or a grid of them with titles.
 
 use super::colormap::Colormap;
-use super::picture::{finite_range, ImageSource, Picture};
+use super::picture::{finite_range, symmetric_if_diverging, ImageSource, Picture};
 use super::raster::{draw, text_width, Block, Label, Placed};
 use super::{Figure, Kind};
 use crate::model::ModelLayer;
@@ -48,13 +48,14 @@ impl ImagesSpec {
         Ok(spec)
     }
 
+    /// The finite range of every image's values together.
+    fn overall_range(&self) -> (f32, f32) {
+        let all: Vec<f32> = self.images.iter().flat_map(|a| a.iter().cloned()).collect();
+        finite_range(&all)
+    }
+
     fn pictures(&self) -> Result<Vec<Picture>> {
-        let shared = if self.shared_range {
-            let all: Vec<f32> = self.images.iter().flat_map(|a| a.iter().cloned()).collect();
-            Some(finite_range(&all))
-        } else {
-            None
-        };
+        let shared = self.shared_range.then(|| self.overall_range());
         self.images
             .iter()
             .map(|a| Picture::new(a, self.colormap, shared, self.what))
@@ -149,12 +150,7 @@ impl ImagesSpec {
 
     /// A vertical gradient with the range's ends and middle written beside it.
     fn colorbar_parts(&self, x: u32, y: u32, height: u32, labels: &mut Vec<Label>, placed: &mut Vec<Placed>) {
-        let all: Vec<f32> = self.images.iter().flat_map(|a| a.iter().cloned()).collect();
-        let (mut low, mut high) = finite_range(&all);
-        if self.colormap == Colormap::Diverging {
-            let m = low.abs().max(high.abs());
-            (low, high) = (-m, m);
-        }
+        let (low, high) = symmetric_if_diverging(self.overall_range(), self.colormap);
         let (steps, bar_width) = (height as usize, 14);
         let pixels = (0..steps)
             .flat_map(|i| {

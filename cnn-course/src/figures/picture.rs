@@ -99,11 +99,7 @@ impl Picture {
                 range: None,
             });
         }
-        let (mut low, mut high) = shared_range.unwrap_or_else(|| finite_range(&values));
-        if colormap == Colormap::Diverging {
-            let m = low.abs().max(high.abs()).max(f32::MIN_POSITIVE);
-            (low, high) = (-m, m);
-        }
+        let (low, high) = symmetric_if_diverging(shared_range.unwrap_or_else(|| finite_range(&values)), colormap);
         let span = high - low;
         let pixels = values
             .iter()
@@ -133,5 +129,17 @@ pub(crate) fn finite_range(values: &[f32]) -> (f32, f32) {
         (0.0, 1.0)
     } else {
         (low, high)
+    }
+}
+
+/// The range a colormap spans: as given, or symmetric around 0 for the diverging map (so
+/// white is 0).
+pub(crate) fn symmetric_if_diverging((low, high): (f32, f32), colormap: Colormap) -> (f32, f32) {
+    match colormap {
+        Colormap::Diverging => {
+            let m = low.abs().max(high.abs()).max(f32::MIN_POSITIVE);
+            (-m, m)
+        }
+        _ => (low, high),
     }
 }
