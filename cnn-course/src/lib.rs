@@ -31,6 +31,7 @@ pub mod activation;
 pub mod arrays;
 pub mod callbacks;
 pub mod convolution;
+pub(crate) mod cpu;
 pub mod datasets;
 pub mod device;
 pub mod error;

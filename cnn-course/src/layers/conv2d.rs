@@ -108,6 +108,32 @@ impl Conv2D {
     fn built(&self) -> Result<&Built> {
         self.built.as_ref().ok_or_else(|| not_built("Conv2D"))
     }
+
+    /// What the CPU training step (`crate::cpu`) needs; `None` before the layer is built.
+    pub(crate) fn parts(&self) -> Option<ConvParts> {
+        let built = self.built.as_ref()?;
+        Some(ConvParts {
+            kernel: built.kernel.clone(),
+            bias: built.bias.clone(),
+            strides: self.strides,
+            dilation: self.dilation_rate.rows,
+            rows: built.rows,
+            cols: built.cols,
+            activation: built.activation,
+        })
+    }
+}
+
+/// A built [`Conv2D`]'s weights and window plan (the kernel is stored `(filters, in
+/// channels, rows, cols)`).
+pub(crate) struct ConvParts {
+    pub kernel: Param,
+    pub bias: Option<Param>,
+    pub strides: Size2,
+    pub dilation: usize,
+    pub rows: AxisWindows,
+    pub cols: AxisWindows,
+    pub activation: Activation,
 }
 
 impl Layer for Conv2D {

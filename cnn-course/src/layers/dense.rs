@@ -54,6 +54,13 @@ impl Dense {
         self.use_bias = use_bias;
         self
     }
+
+    /// Kernel `(features, units)`, bias and activation, for the CPU training step
+    /// (`crate::cpu`); `None` before the layer is built.
+    pub(crate) fn parts(&self) -> Option<(Param, Option<Param>, Activation)> {
+        let built = self.built.as_ref()?;
+        Some((built.kernel.clone(), built.bias.clone(), built.activation))
+    }
 }
 
 impl Layer for Dense {

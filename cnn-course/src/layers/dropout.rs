@@ -25,6 +25,11 @@ impl Dropout {
         Dropout { rate }
     }
 
+    /// The fraction of inputs dropped.
+    pub(crate) fn rate(&self) -> f64 {
+        self.rate
+    }
+
     /// The training-time output for a given keep mask of 0s and 1s.
     fn apply_mask(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
         Ok(x.mul(&mask.affine(1.0 / (1.0 - self.rate), 0.0)?)?)

@@ -102,6 +102,13 @@ impl MaxPool2D {
         self.window.padding = padding.into();
         self
     }
+
+    /// Pool size, strides and the window plan, for the CPU training step (`crate::cpu`);
+    /// `None` before the layer is built.
+    pub(crate) fn parts(&self) -> Option<(Size2, Size2, AxisWindows, AxisWindows)> {
+        let (rows, cols) = self.window.plan?;
+        Some((self.window.pool_size, self.window.strides(), rows, cols))
+    }
 }
 
 impl MaxPool2D {

@@ -26,6 +26,7 @@ pub use any_layer::AnyLayer;
 pub use avg_pool2d::AvgPool2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv2d::Conv2D;
+pub(crate) use conv2d::ConvParts;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;

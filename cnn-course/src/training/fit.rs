@@ -9,6 +9,7 @@ use super::compile::Compiled;
 use super::history::History;
 use crate::arrays::to_internal;
 use crate::callbacks::{Callback, Control, EpochLogs, TrainingPlan};
+use crate::cpu::CpuTrainer;
 use crate::losses::cross_entropy;
 use crate::metrics::count_correct;
 use crate::model::input_checks::{check_inputs, labels_to_one_hot};
@@ -147,26 +148,59 @@ impl Sequential {
 
     /// One training step on a batch (internal layout, one-hot labels): forward pass, loss,
     /// backward pass and optimizer update — the update only when the loss is finite.
-    fn train_step(&self, x: &Tensor, y: &Tensor, vars: &[(String, Var)], compiled: &Compiled) -> Result<StepResult> {
+    ///
+    /// With a `cpu` plan the forward and backward passes are the hand-written ones of
+    /// [`crate::cpu`]; otherwise candle's automatic differentiation (same results).
+    fn train_step(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        vars: &[(String, Var)],
+        compiled: &Compiled,
+        cpu: Option<&CpuTrainer>,
+    ) -> Result<StepResult> {
         let started = Instant::now();
-        let (z, activation) = self.forward_to_logits(x, true)?;
-        let loss = cross_entropy(&z, activation, y)?;
-        let loss_value = loss.to_scalar::<f32>()? as f64;
-        let forward_s = started.elapsed().as_secs_f64();
+        let (loss_value, scores, grads, forward_s, backward_s) = match cpu {
+            Some(trainer) => {
+                let step = trainer.step(x, y)?;
+                (step.loss, step.logits, step.grads, step.forward_s, step.backward_s)
+            }
+            None => {
+                let (z, activation) = self.forward_to_logits(x, true)?;
+                let loss = cross_entropy(&z, activation, y)?;
+                let loss_value = loss.to_scalar::<f32>()? as f64;
+                let forward_s = started.elapsed().as_secs_f64();
+                let scores = class_scores(&z, activation)?;
+                if !loss_value.is_finite() {
+                    (loss_value, scores, Vec::new(), forward_s, 0.0)
+                } else {
+                    let grads = loss.backward()?;
+                    let named = vars
+                        .iter()
+                        .filter_map(|(name, v)| grads.get(v.as_tensor()).map(|g| (name.clone(), g.clone())))
+                        .collect();
+                    (
+                        loss_value,
+                        scores,
+                        named,
+                        forward_s,
+                        started.elapsed().as_secs_f64() - forward_s,
+                    )
+                }
+            }
+        };
         if !loss_value.is_finite() {
             return Ok(StepResult {
                 loss: loss_value,
-                scores: z,
+                scores,
                 forward_s,
                 backward_s: 0.0,
                 optimizer_s: 0.0,
             });
         }
-        let grads = loss.backward()?;
-        let backward_s = started.elapsed().as_secs_f64() - forward_s;
-        let updates: Vec<(String, Var, Tensor)> = vars
-            .iter()
-            .filter_map(|(name, v)| grads.get(v.as_tensor()).map(|g| (name.clone(), v.clone(), g.clone())))
+        let updates: Vec<(String, Var, Tensor)> = grads
+            .into_iter()
+            .filter_map(|(name, g)| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (name, v.clone(), g)))
             .collect();
         compiled
             .optimizer
@@ -178,7 +212,7 @@ impl Sequential {
         let optimizer_s = started.elapsed().as_secs_f64() - forward_s - backward_s;
         Ok(StepResult {
             loss: loss_value,
-            scores: class_scores(&z, activation)?,
+            scores,
             forward_s,
             backward_s,
             optimizer_s,
@@ -262,6 +296,7 @@ impl Sequential {
             }
         }
         let vars = self.prepare_training()?;
+        let cpu = CpuTrainer::plan(self);
         // Shuffling and dropout masks come from the model's own seeded generator.
         let generator = self.generator.clone();
         let _active = crate::rng::activate(&generator);
@@ -276,7 +311,7 @@ impl Sequential {
             let (mut loss_sum, mut correct) = (0.0, 0);
             for (step, ids) in order.chunks(batch_size).enumerate() {
                 let (xb, yb) = train.batch(ids)?;
-                let step_result = self.train_step(&xb, &yb, &vars, &compiled)?;
+                let step_result = self.train_step(&xb, &yb, &vars, &compiled, cpu.as_ref())?;
                 let loss_value = step_result.loss;
                 if !loss_value.is_finite() {
                     // The update was not applied, so the weights stay those of the last good step.
@@ -383,9 +418,10 @@ impl Sequential {
         )?;
         let x = to_internal(&x)?;
         let vars = self.prepare_training()?;
+        let cpu = CpuTrainer::plan(self);
         let mut runs = Vec::new();
         for _ in 0..6 {
-            let step = self.train_step(&x, &y, &vars, &compiled)?;
+            let step = self.train_step(&x, &y, &vars, &compiled, cpu.as_ref())?;
             runs.push((step.forward_s, step.backward_s, step.optimizer_s));
         }
         runs.remove(0);

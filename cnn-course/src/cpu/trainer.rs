@@ -1,0 +1,641 @@
+//! A whole training step of a [`Sequential`] model, written out by hand for the CPU.
+//!
+//! The forward pass runs layer by layer on plain `f32` buffers in NHWC layout, keeping
+//! what each layer's backward pass needs; the loss is softmax cross-entropy on the last
+//! layer's scores; the backward pass then walks the layers in reverse, each turning the
+//! gradient of its output into gradients of its weights and of its input:
+//!
+//! | layer | forward | backward |
+//! |---|---|---|
+//! | Conv2D | `y = act(im2col(x) · K + b)` | `dz = dy ⊙ act'(y)`, `dK = colsᵀ · dz`, `db = Σ dz`, `dx = col2im(dz · Kᵀ)` |
+//! | MaxPool2D | window maxima, winners kept | each gradient to its winner |
+//! | Flatten | nothing (NHWC is already Keras' flatten order) | nothing |
+//! | Dense | `y = act(x · W + b)` | `dz = dy ⊙ act'(y)`, `dW = xᵀ · dz`, `db = Σ dz`, `dx = dz · Wᵀ` |
+//! | Dropout | `y = x ⊙ mask / (1 − rate)` | `dx = dy ⊙ mask / (1 − rate)` |
+//!
+//! The first layer's input gradient is never computed (nothing uses it), nor the weight
+//! gradients of frozen layers. Models with other layers (batch normalization, average
+//! pooling), a softmax before the last layer, or a last layer that is not a softmax or
+//! linear Dense are trained by candle's automatic differentiation instead
+//! ([`CpuTrainer::plan`] returns `None`). Both paths give the same loss and gradients:
+//! see the tests.
+
+use super::im2col::{col2im, im2col, ConvGeometry};
+use super::matmul::{matmul, Op};
+use super::max_pool::{max_pool_backward, max_pool_forward};
+use crate::layers::{AnyLayer, ConvParts, Param};
+use crate::padding::AxisWindows;
+use crate::{rng, Activation, Result, Sequential};
+use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// A model's layers, planned for the hand-written CPU step.
+pub(crate) struct CpuTrainer {
+    stages: Vec<Stage>,
+    /// Outputs of the last layer per sample (the number of classes).
+    classes: usize,
+}
+
+/// One layer of the plan.
+struct Stage {
+    /// The layer's name, e.g. `conv2d_1` (gradients are named `conv2d_1/kernel`).
+    name: String,
+    /// Whether the optimizer updates this layer (else its weight gradients are skipped).
+    trainable: bool,
+    /// Whether some layer before this one is trained, so its input gradient is needed.
+    input_grad: bool,
+    op: StageOp,
+}
+
+enum StageOp {
+    Conv {
+        geometry: ConvGeometry,
+        filters: usize,
+        kernel: Param,
+        bias: Option<Param>,
+        activation: Activation,
+    },
+    MaxPool {
+        geometry: ConvGeometry,
+    },
+    Flatten,
+    Dense {
+        inputs: usize,
+        units: usize,
+        kernel: Param,
+        bias: Option<Param>,
+        activation: Activation,
+    },
+    Dropout {
+        rate: f64,
+        /// Keras shape of one sample, for drawing the mask in the internal layout's order.
+        sample_shape: Vec<usize>,
+    },
+}
+
+/// What a layer's forward pass keeps for its backward pass.
+enum Saved {
+    Nothing,
+    /// A convolution's windows (im2col of its input) and its kernel as `(window, filters)`.
+    Conv {
+        cols: Vec<f32>,
+        kernel: Vec<f32>,
+    },
+    /// Each pooling output's winning input.
+    Winners(Vec<u32>),
+    /// A dense layer's kernel `(features, units)`.
+    Dense {
+        kernel: Vec<f32>,
+    },
+    /// The dropout factors: 0 for dropped inputs, `1 / (1 − rate)` for kept ones.
+    Mask(Vec<f32>),
+}
+
+/// What one hand-written training step produced.
+pub(crate) struct CpuStep {
+    /// Mean cross-entropy over the batch.
+    pub loss: f64,
+    /// The last layer's scores before its activation, `(batch, classes)`.
+    pub logits: Tensor,
+    /// Gradients of the loss by weight name (`layer/kernel`), in the weights' stored
+    /// layout; empty when the loss is not finite.
+    pub grads: Vec<(String, Tensor)>,
+    pub forward_s: f64,
+    pub backward_s: f64,
+}
+
+/// A layer's input-to-output geometry from its window plan.
+#[allow(clippy::too_many_arguments)]
+fn geometry(
+    input: &[usize],
+    output: &[usize],
+    kernel: (usize, usize),
+    strides: (usize, usize),
+    dilation: usize,
+    rows: &AxisWindows,
+    cols: &AxisWindows,
+) -> ConvGeometry {
+    ConvGeometry {
+        in_rows: input[0],
+        in_cols: input[1],
+        channels: input[2],
+        out_rows: output[0],
+        out_cols: output[1],
+        kernel_rows: kernel.0,
+        kernel_cols: kernel.1,
+        stride_rows: strides.0,
+        stride_cols: strides.1,
+        dilation,
+        pad_top: rows.pad_before,
+        pad_left: cols.pad_before,
+    }
+}
+
+/// Whether a weight is stored as f32 (the hand-written kernels' type).
+fn is_f32(param: &Param) -> bool {
+    param.var().dtype() == DType::F32
+}
+
+impl CpuTrainer {
+    /// Plan `model` for the hand-written step, or `None` when it needs candle's generic
+    /// path (not on the CPU, a layer or activation not covered, or weights not f32).
+    pub(crate) fn plan(model: &Sequential) -> Option<CpuTrainer> {
+        if !model.device().is_cpu() {
+            return None;
+        }
+        let layers = model.layer_slice();
+        let last = layers.len().checked_sub(1)?;
+        let mut stages = Vec::with_capacity(layers.len());
+        let mut trained_before = false;
+        for (i, layer) in layers.iter().enumerate() {
+            let (input, output) = (&layer.input_shape, &layer.output_shape);
+            let hidden_activation_ok = |a: Activation| i == last || a != Activation::Softmax;
+            let op = match &layer.layer {
+                AnyLayer::Conv2D(conv) => {
+                    let ConvParts {
+                        kernel,
+                        bias,
+                        strides,
+                        dilation,
+                        rows,
+                        cols,
+                        activation,
+                    } = conv.parts()?;
+                    let (filters, _, kernel_rows, kernel_cols) = kernel.var().dims4().ok()?;
+                    if !hidden_activation_ok(activation) || !is_f32(&kernel) {
+                        return None;
+                    }
+                    StageOp::Conv {
+                        geometry: geometry(
+                            input,
+                            output,
+                            (kernel_rows, kernel_cols),
+                            (strides.rows, strides.cols),
+                            dilation,
+                            &rows,
+                            &cols,
+                        ),
+                        filters,
+                        kernel,
+                        bias,
+                        activation,
+                    }
+                }
+                AnyLayer::MaxPool2D(pool) => {
+                    let (size, strides, rows, cols) = pool.parts()?;
+                    StageOp::MaxPool {
+                        geometry: geometry(
+                            input,
+                            output,
+                            (size.rows, size.cols),
+                            (strides.rows, strides.cols),
+                            1,
+                            &rows,
+                            &cols,
+                        ),
+                    }
+                }
+                AnyLayer::Flatten(_) => StageOp::Flatten,
+                AnyLayer::Dense(dense) => {
+                    let (kernel, bias, activation) = dense.parts()?;
+                    if !hidden_activation_ok(activation) || !is_f32(&kernel) {
+                        return None;
+                    }
+                    StageOp::Dense {
+                        inputs: input[0],
+                        units: output[0],
+                        kernel,
+                        bias,
+                        activation,
+                    }
+                }
+                AnyLayer::Dropout(dropout) => StageOp::Dropout {
+                    rate: dropout.rate(),
+                    sample_shape: input.clone(),
+                },
+                AnyLayer::AvgPool2D(_) | AnyLayer::BatchNormalization(_) => return None,
+            };
+            let has_weights = matches!(op, StageOp::Conv { .. } | StageOp::Dense { .. });
+            stages.push(Stage {
+                name: layer.name.clone(),
+                trainable: layer.trainable,
+                input_grad: trained_before,
+                op,
+            });
+            trained_before |= has_weights && layer.trainable;
+        }
+        // The loss works from the last layer's scores: a softmax or linear Dense.
+        match &stages[last].op {
+            StageOp::Dense {
+                activation: Activation::Softmax | Activation::Linear,
+                units,
+                ..
+            } => {
+                let classes = *units;
+                Some(CpuTrainer { stages, classes })
+            }
+            _ => None,
+        }
+    }
+
+    /// One training step on a batch (internal layout) with one-hot labels: forward pass,
+    /// loss and gradients. The weights are not changed.
+    pub(crate) fn step(&self, x: &Tensor, labels: &Tensor) -> Result<CpuStep> {
+        let started = Instant::now();
+        let batch = x.dims()[0];
+        let labels = labels.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let (outputs, saved) = self.forward(x, true)?;
+        let logits = outputs.last().expect("the plan has layers");
+        let (loss, dlogits) = softmax_cross_entropy(logits, &labels, self.classes);
+        let logits_tensor = Tensor::from_slice(logits, (batch, self.classes), &Device::Cpu)?;
+        let forward_s = started.elapsed().as_secs_f64();
+        if !loss.is_finite() {
+            return Ok(CpuStep {
+                loss,
+                logits: logits_tensor,
+                grads: Vec::new(),
+                forward_s,
+                backward_s: 0.0,
+            });
+        }
+        let mut grads = Vec::new();
+        let mut dy = dlogits;
+        for (i, (stage, saved)) in self.stages.iter().zip(saved).enumerate().rev() {
+            let (x, y) = (&outputs[i], &outputs[i + 1]);
+            match stage.backward(batch, x, y, saved, dy, &mut grads)? {
+                Some(dx) => dy = dx,
+                None => break,
+            }
+        }
+        Ok(CpuStep {
+            loss,
+            logits: logits_tensor,
+            grads,
+            forward_s,
+            backward_s: started.elapsed().as_secs_f64() - forward_s,
+        })
+    }
+
+    /// The last layer's scores before its activation, `(batch, classes)`, for a batch in
+    /// the internal layout (inference: dropout off).
+    pub(crate) fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        let batch = x.dims()[0];
+        let (mut outputs, _) = self.forward(x, false)?;
+        let logits = outputs.pop().expect("the plan has layers");
+        Ok(Tensor::from_vec(logits, (batch, self.classes), &Device::Cpu)?)
+    }
+
+    /// Every layer's output (the input first) and what each keeps for the backward pass.
+    /// The last layer's activation is left out: its output is the logits.
+    fn forward(&self, x: &Tensor, train: bool) -> Result<(Vec<Vec<f32>>, Vec<Saved>)> {
+        let batch = x.dims()[0];
+        let input = crate::arrays::to_keras(x)?
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let mut outputs = Vec::with_capacity(self.stages.len() + 1);
+        let mut saved = Vec::with_capacity(self.stages.len());
+        outputs.push(input);
+        let last = self.stages.len() - 1;
+        for (i, stage) in self.stages.iter().enumerate() {
+            let x = outputs.last().expect("starts with the input");
+            let (y, keep) = stage.forward(batch, x, train, i == last)?;
+            outputs.push(y);
+            saved.push(keep);
+        }
+        Ok((outputs, saved))
+    }
+}
+
+/// A weight's values as a flat vector (stored layout).
+fn values(param: &Param) -> Result<Vec<f32>> {
+    Ok(param.var().as_tensor().flatten_all()?.to_vec1::<f32>()?)
+}
+
+/// A conv kernel stored `(filters, channels, rows, cols)` as the matrix `(rows · cols ·
+/// channels, filters)` that multiplies im2col windows.
+fn kernel_matrix(stored: &[f32], filters: usize, g: &ConvGeometry) -> Vec<f32> {
+    let (c, kh, kw) = (g.channels, g.kernel_rows, g.kernel_cols);
+    let mut matrix = vec![0f32; stored.len()];
+    for f in 0..filters {
+        for ch in 0..c {
+            for r in 0..kh {
+                for col in 0..kw {
+                    matrix[((r * kw + col) * c + ch) * filters + f] = stored[((f * c + ch) * kh + r) * kw + col];
+                }
+            }
+        }
+    }
+    matrix
+}
+
+/// The inverse of [`kernel_matrix`], for the kernel's gradient.
+fn stored_kernel(matrix: &[f32], filters: usize, g: &ConvGeometry) -> Vec<f32> {
+    let (c, kh, kw) = (g.channels, g.kernel_rows, g.kernel_cols);
+    let mut stored = vec![0f32; matrix.len()];
+    for f in 0..filters {
+        for ch in 0..c {
+            for r in 0..kh {
+                for col in 0..kw {
+                    stored[((f * c + ch) * kh + r) * kw + col] = matrix[((r * kw + col) * c + ch) * filters + f];
+                }
+            }
+        }
+    }
+    stored
+}
+
+/// Add a bias to every row of `z` (rows of `bias.len()` values), then apply `activation`.
+fn add_bias_and_activate(z: &mut [f32], bias: Option<&[f32]>, activation: Activation) {
+    let width = bias.map_or(z.len().max(1), |b| b.len());
+    let rows_per_task = (16384 / width).max(1);
+    z.par_chunks_mut(width * rows_per_task).for_each(|chunk| {
+        if let Some(bias) = bias {
+            for row in chunk.chunks_mut(width) {
+                row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+            }
+        }
+        match activation {
+            Activation::Relu => chunk.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Sigmoid => chunk.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
+            Activation::Tanh => chunk.iter_mut().for_each(|v| *v = v.tanh()),
+            Activation::Linear | Activation::Softmax => {}
+        }
+    });
+}
+
+/// Turn the gradient of an activation's output into that of its input, from the output `y`.
+/// Where relu's input is exactly 0 its gradient is taken as 0, as in TensorFlow and PyTorch
+/// (candle takes 1; the two differ only on that measure-zero set).
+fn activation_backward(dy: &mut [f32], y: &[f32], activation: Activation) {
+    dy.par_chunks_mut(16384)
+        .zip(y.par_chunks(16384))
+        .for_each(|(dy, y)| match activation {
+            Activation::Relu => dy
+                .iter_mut()
+                .zip(y)
+                .for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
+            Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= y * (1.0 - y)),
+            Activation::Tanh => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= 1.0 - y * y),
+            Activation::Linear | Activation::Softmax => {}
+        });
+}
+
+/// Sum of the rows of a `(rows, width)` matrix: a bias gradient.
+fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
+    let mut sums = vec![0f32; width];
+    for row in m.chunks(width) {
+        sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+    }
+    sums
+}
+
+/// Mean cross-entropy of softmax(`logits`) against `labels` (rows of `classes`), and its
+/// gradient with respect to the logits: `(softmax · Σ labels − labels) / batch`.
+fn softmax_cross_entropy(logits: &[f32], labels: &[f32], classes: usize) -> (f64, Vec<f32>) {
+    let batch = logits.len() / classes;
+    let mut grad = vec![0f32; logits.len()];
+    let mut total = 0f64;
+    for ((z, y), g) in logits
+        .chunks(classes)
+        .zip(labels.chunks(classes))
+        .zip(grad.chunks_mut(classes))
+    {
+        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum_exp: f32 = z.iter().map(|v| (v - max).exp()).sum();
+        let log_sum = max + sum_exp.ln();
+        let label_sum: f32 = y.iter().sum();
+        for k in 0..classes {
+            let log_p = z[k] - log_sum;
+            total -= (y[k] * log_p) as f64;
+            g[k] = (log_p.exp() * label_sum - y[k]) / batch as f32;
+        }
+    }
+    (total / batch as f64, grad)
+}
+
+impl Stage {
+    /// This layer's output for input `x` (`batch` samples), and what backward needs.
+    /// `scores_only`: leave out the activation (the last layer, whose scores go to the loss).
+    fn forward(&self, batch: usize, x: &[f32], train: bool, scores_only: bool) -> Result<(Vec<f32>, Saved)> {
+        let activation_of = |a: Activation| if scores_only { Activation::Linear } else { a };
+        Ok(match &self.op {
+            StageOp::Conv {
+                geometry: g,
+                filters,
+                kernel,
+                bias,
+                activation,
+            } => {
+                let rows = batch * g.out_pixels();
+                let mut cols = vec![0f32; rows * g.window_len()];
+                im2col(g, x, &mut cols);
+                let kernel = kernel_matrix(&values(kernel)?, *filters, g);
+                let mut y = vec![0f32; rows * filters];
+                matmul(
+                    (rows, g.window_len(), *filters),
+                    &cols,
+                    Op::Plain,
+                    &kernel,
+                    Op::Plain,
+                    &mut y,
+                    false,
+                );
+                let bias = bias.as_ref().map(values).transpose()?;
+                add_bias_and_activate(&mut y, bias.as_deref(), activation_of(*activation));
+                let saved = match train {
+                    true => Saved::Conv { cols, kernel },
+                    false => Saved::Nothing,
+                };
+                (y, saved)
+            }
+            StageOp::MaxPool { geometry: g } => {
+                let len = batch * g.out_pixels() * g.channels;
+                let (mut y, mut winners) = (vec![0f32; len], vec![0u32; len]);
+                max_pool_forward(g, x, &mut y, &mut winners);
+                (y, Saved::Winners(winners))
+            }
+            StageOp::Flatten => (x.to_vec(), Saved::Nothing),
+            StageOp::Dense {
+                inputs,
+                units,
+                kernel,
+                bias,
+                activation,
+            } => {
+                let kernel = values(kernel)?;
+                let mut y = vec![0f32; batch * units];
+                matmul(
+                    (batch, *inputs, *units),
+                    x,
+                    Op::Plain,
+                    &kernel,
+                    Op::Plain,
+                    &mut y,
+                    false,
+                );
+                let bias = bias.as_ref().map(values).transpose()?;
+                add_bias_and_activate(&mut y, bias.as_deref(), activation_of(*activation));
+                (y, Saved::Dense { kernel })
+            }
+            StageOp::Dropout { rate, sample_shape } => {
+                if !train || *rate == 0.0 {
+                    return Ok((x.to_vec(), Saved::Nothing));
+                }
+                let mask = dropout_mask(batch, sample_shape, *rate);
+                let y = x.iter().zip(&mask).map(|(v, m)| v * m).collect();
+                (y, Saved::Mask(mask))
+            }
+        })
+    }
+
+    /// Given `dy`, the gradient of this layer's output `y` (for input `x`), push its weight
+    /// gradients to `grads` and return the gradient of its input — `None` when no layer
+    /// before this one needs it.
+    fn backward(
+        &self,
+        batch: usize,
+        x: &[f32],
+        y: &[f32],
+        saved: Saved,
+        mut dy: Vec<f32>,
+        grads: &mut Vec<(String, Tensor)>,
+    ) -> Result<Option<Vec<f32>>> {
+        let named = |weight: &str| format!("{}/{weight}", self.name);
+        match (&self.op, saved) {
+            (
+                StageOp::Conv {
+                    geometry: g,
+                    filters,
+                    bias,
+                    activation,
+                    ..
+                },
+                Saved::Conv { mut cols, kernel },
+            ) => {
+                activation_backward(&mut dy, y, *activation);
+                let (rows, window) = (batch * g.out_pixels(), g.window_len());
+                if self.trainable {
+                    let mut dkernel = vec![0f32; window * filters];
+                    matmul(
+                        (window, rows, *filters),
+                        &cols,
+                        Op::Transposed,
+                        &dy,
+                        Op::Plain,
+                        &mut dkernel,
+                        false,
+                    );
+                    let stored = stored_kernel(&dkernel, *filters, g);
+                    let shape = (*filters, g.channels, g.kernel_rows, g.kernel_cols);
+                    grads.push((named("kernel"), Tensor::from_vec(stored, shape, &Device::Cpu)?));
+                    if bias.is_some() {
+                        let db = column_sums(&dy, *filters);
+                        grads.push((named("bias"), Tensor::from_vec(db, *filters, &Device::Cpu)?));
+                    }
+                }
+                if !self.input_grad {
+                    return Ok(None);
+                }
+                // The windows are no longer needed: their buffer takes their gradient.
+                matmul(
+                    (rows, *filters, window),
+                    &dy,
+                    Op::Plain,
+                    &kernel,
+                    Op::Transposed,
+                    &mut cols,
+                    false,
+                );
+                let mut dx = vec![0f32; x.len()];
+                col2im(g, &cols, &mut dx);
+                Ok(Some(dx))
+            }
+            (StageOp::MaxPool { geometry: g }, Saved::Winners(winners)) => {
+                if !self.input_grad {
+                    return Ok(None);
+                }
+                let mut dx = vec![0f32; x.len()];
+                max_pool_backward(g, &winners, &dy, &mut dx);
+                Ok(Some(dx))
+            }
+            (StageOp::Flatten, _) => Ok(self.input_grad.then_some(dy)),
+            (
+                StageOp::Dense {
+                    inputs,
+                    units,
+                    bias,
+                    activation,
+                    ..
+                },
+                Saved::Dense { kernel },
+            ) => {
+                activation_backward(&mut dy, y, *activation);
+                if self.trainable {
+                    let mut dkernel = vec![0f32; inputs * units];
+                    matmul(
+                        (*inputs, batch, *units),
+                        x,
+                        Op::Transposed,
+                        &dy,
+                        Op::Plain,
+                        &mut dkernel,
+                        false,
+                    );
+                    grads.push((
+                        named("kernel"),
+                        Tensor::from_vec(dkernel, (*inputs, *units), &Device::Cpu)?,
+                    ));
+                    if bias.is_some() {
+                        let db = column_sums(&dy, *units);
+                        grads.push((named("bias"), Tensor::from_vec(db, *units, &Device::Cpu)?));
+                    }
+                }
+                if !self.input_grad {
+                    return Ok(None);
+                }
+                let mut dx = vec![0f32; batch * inputs];
+                matmul(
+                    (batch, *units, *inputs),
+                    &dy,
+                    Op::Plain,
+                    &kernel,
+                    Op::Transposed,
+                    &mut dx,
+                    false,
+                );
+                Ok(Some(dx))
+            }
+            (StageOp::Dropout { .. }, saved) => {
+                if !self.input_grad {
+                    return Ok(None);
+                }
+                if let Saved::Mask(mask) = saved {
+                    dy.iter_mut().zip(&mask).for_each(|(d, m)| *d *= m);
+                }
+                Ok(Some(dy))
+            }
+            _ => unreachable!("each layer's forward pass saves what its backward pass reads"),
+        }
+    }
+}
+
+/// Dropout factors for a batch in NHWC order, drawn from the model's generator in the
+/// internal `(batch, channels, rows, cols)` order — the same draws as the layer's own
+/// forward pass, so both paths drop the same inputs.
+fn dropout_mask(batch: usize, sample_shape: &[usize], rate: f64) -> Vec<f32> {
+    let len: usize = batch * sample_shape.iter().product::<usize>();
+    let keep = rng::bernoulli(len, 1.0 - rate);
+    let scale = (1.0 / (1.0 - rate)) as f32;
+    let &[rows, cols, channels] = sample_shape else {
+        return keep.iter().map(|k| k * scale).collect();
+    };
+    let mut mask = vec![0f32; len];
+    for (internal, k) in keep.iter().enumerate() {
+        let (n, rest) = (internal / (channels * rows * cols), internal % (channels * rows * cols));
+        let (ch, pixel) = (rest / (rows * cols), rest % (rows * cols));
+        mask[(n * rows * cols + pixel) * channels + ch] = k * scale;
+    }
+    mask
+}
