@@ -9,49 +9,58 @@
 //! - winners: one per output, the index of the winning input within its sample
 
 use super::im2col::ConvGeometry;
+use super::simd::vectorized;
 use rayon::prelude::*;
+
+impl ConvGeometry {
+    /// The input pixel (row · in_cols + column) at window position `(kr, kc)` of output
+    /// pixel `(orow, ocol)`, if inside the image.
+    fn pixel(&self, orow: usize, ocol: usize, kr: usize, kc: usize) -> Option<usize> {
+        let r = (orow * self.stride_rows + kr).checked_sub(self.pad_top)?;
+        let c = (ocol * self.stride_cols + kc).checked_sub(self.pad_left)?;
+        (r < self.in_rows && c < self.in_cols).then_some(r * self.in_cols + c)
+    }
+}
 
 /// Pool `x` into `y`, writing each output's winner to `winners`. The geometry's kernel is
 /// the pool window (no dilation).
 pub(crate) fn max_pool_forward(g: &ConvGeometry, x: &[f32], y: &mut [f32], winners: &mut [u32]) {
-    let c = g.channels;
-    let out_len = g.out_pixels() * c;
+    let out_len = g.out_pixels() * g.channels;
     y.par_chunks_mut(out_len)
         .zip(winners.par_chunks_mut(out_len))
         .zip(x.par_chunks(g.input_len()))
-        .for_each(|((y, winners), x)| {
-            for orow in 0..g.out_rows {
-                for ocol in 0..g.out_cols {
-                    let at = (orow * g.out_cols + ocol) * c;
-                    let (best, won) = (&mut y[at..at + c], &mut winners[at..at + c]);
-                    won.fill(u32::MAX);
-                    for kr in 0..g.kernel_rows {
-                        let Some(r) = (orow * g.stride_rows + kr)
-                            .checked_sub(g.pad_top)
-                            .filter(|&r| r < g.in_rows)
-                        else {
-                            continue;
-                        };
-                        for kc in 0..g.kernel_cols {
-                            let Some(col) = (ocol * g.stride_cols + kc)
-                                .checked_sub(g.pad_left)
-                                .filter(|&v| v < g.in_cols)
-                            else {
-                                continue;
-                            };
-                            let from = (r * g.in_cols + col) * c;
-                            for ch in 0..c {
-                                let v = x[from + ch];
-                                if won[ch] == u32::MAX || v > best[ch] {
-                                    best[ch] = v;
-                                    won[ch] = (from + ch) as u32;
-                                }
-                            }
-                        }
-                    }
+        .for_each(|((y, winners), x)| vectorized(|| pool_sample(g, x, y, winners)));
+}
+
+/// [`max_pool_forward`] for one sample (inlined into the vectorized caller).
+#[inline(always)]
+fn pool_sample(g: &ConvGeometry, x: &[f32], y: &mut [f32], winners: &mut [u32]) {
+    let c = g.channels;
+    for (pixel, (best, won)) in y.chunks_mut(c).zip(winners.chunks_mut(c)).enumerate() {
+        let (orow, ocol) = (pixel / g.out_cols, pixel % g.out_cols);
+        let mut first = true;
+        for kr in 0..g.kernel_rows {
+            for kc in 0..g.kernel_cols {
+                let Some(at) = g.pixel(orow, ocol, kr, kc) else {
+                    continue;
+                };
+                let values = &x[at * c..(at + 1) * c];
+                let start = (at * c) as u32;
+                if first {
+                    best.copy_from_slice(values);
+                    won.iter_mut().zip(start..).for_each(|(w, index)| *w = index);
+                    first = false;
+                    continue;
+                }
+                for (((b, w), &v), index) in best.iter_mut().zip(won.iter_mut()).zip(values).zip(start..) {
+                    // Selects rather than branches, so that this loop vectorizes.
+                    let better = v > *b;
+                    *b = if better { v } else { *b };
+                    *w = if better { index } else { *w };
                 }
             }
-        });
+        }
+    }
 }
 
 /// Send each output's gradient `dy` to its winner in `dx`.

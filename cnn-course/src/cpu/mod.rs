@@ -15,7 +15,9 @@
 pub(crate) mod im2col;
 pub(crate) mod matmul;
 pub(crate) mod max_pool;
+pub(crate) mod simd;
 pub(crate) mod trainer;
+pub(crate) mod workspace;
 
 pub(crate) use trainer::CpuTrainer;
 
@@ -33,6 +35,8 @@ mod tests {
     /// Loss and gradients of both paths for one batch, from the same generator state.
     fn both_paths(model: &Sequential, x: &Tensor, y: &Tensor) -> (LossAndGrads, LossAndGrads) {
         let trainer = CpuTrainer::plan(model).expect("the model is covered by the hand-written step");
+        // A first step fills the trainer's reused buffers: the second must not read stale values.
+        trainer.step(&x.affine(0.5, 0.25).unwrap(), y).unwrap();
         let state = model.generator.lock().unwrap().clone();
         let ours = crate::rng::using(&model.generator, || trainer.step(x, y).unwrap());
         *model.generator.lock().unwrap() = state;
@@ -60,7 +64,8 @@ mod tests {
         for name in frozen {
             model.set_trainable(name, false).unwrap();
         }
-        let batch = 3;
+        // More than one piece (see `trainer::PIECE`), the last one partial.
+        let batch = 11;
         let x = random_batch(batch, input);
         let classes = model.output_shape()[0];
         let labels: Vec<u8> = (0..batch).map(|i| (i % classes) as u8).collect();
