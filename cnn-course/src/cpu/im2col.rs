@@ -14,7 +14,7 @@
 //! - `cols`: `(batch · out_rows · out_cols, kernel_rows · kernel_cols · channels)`, each
 //!   row ordered (kernel row, kernel column, channel) — Keras' kernel order.
 
-use rayon::prelude::*;
+use super::simd::vectorized;
 
 /// Sizes of a 2-D convolution (or pooling) over one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,7 @@ impl ConvGeometry {
     }
 
     /// The input row read by output row `out_row` at kernel row `k`, if inside the image.
+    #[inline(always)]
     fn input_row(&self, out_row: usize, k: usize) -> Option<usize> {
         (out_row * self.stride_rows + k * self.dilation)
             .checked_sub(self.pad_top)
@@ -59,6 +60,7 @@ impl ConvGeometry {
     }
 
     /// The input column read by output column `out_col` at kernel column `k`, if inside.
+    #[inline(always)]
     fn input_col(&self, out_col: usize, k: usize) -> Option<usize> {
         (out_col * self.stride_cols + k * self.dilation)
             .checked_sub(self.pad_left)
@@ -68,6 +70,7 @@ impl ConvGeometry {
     /// Visit every (window row segment, input position) pair of one sample: `visit(offset
     /// in the window row of cols, offset in the sample's input or None for padding, length)`.
     /// Runs of pixels that are contiguous in both are visited as one segment.
+    #[inline(always)]
     fn for_each_segment(&self, out_row: usize, out_col: usize, mut visit: impl FnMut(usize, Option<usize>, usize)) {
         let c = self.channels;
         let contiguous_row = self.dilation == 1
@@ -98,26 +101,25 @@ impl ConvGeometry {
 
 /// Copy every window of `x` into a row of `cols` (padding reads as zero).
 pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32]) {
-    let per_sample = g.out_pixels() * g.window_len();
-    cols.par_chunks_mut(per_sample)
-        .zip(x.par_chunks(g.input_len()))
-        .for_each(|(sample_cols, sample)| {
+    vectorized(|| {
+        let per_sample = g.out_pixels() * g.window_len();
+        for (sample_cols, sample) in cols.chunks_mut(per_sample).zip(x.chunks(g.input_len())) {
             for (pixel, row) in sample_cols.chunks_mut(g.window_len()).enumerate() {
                 g.for_each_segment(pixel / g.out_cols, pixel % g.out_cols, |at, input, len| match input {
                     Some(from) => row[at..at + len].copy_from_slice(&sample[from..from + len]),
                     None => row[at..at + len].fill(0.0),
                 });
             }
-        });
+        }
+    })
 }
 
 /// The reverse of [`im2col`] for gradients: `dx` = the sum, over every window that read an
 /// input pixel, of that window entry's gradient in `dcols`.
 pub(crate) fn col2im(g: &ConvGeometry, dcols: &[f32], dx: &mut [f32]) {
-    let per_sample = g.out_pixels() * g.window_len();
-    dx.par_chunks_mut(g.input_len())
-        .zip(dcols.par_chunks(per_sample))
-        .for_each(|(sample_dx, sample_dcols)| {
+    vectorized(|| {
+        let per_sample = g.out_pixels() * g.window_len();
+        for (sample_dx, sample_dcols) in dx.chunks_mut(g.input_len()).zip(dcols.chunks(per_sample)) {
             sample_dx.fill(0.0);
             for (pixel, row) in sample_dcols.chunks(g.window_len()).enumerate() {
                 g.for_each_segment(pixel / g.out_cols, pixel % g.out_cols, |at, input, len| {
@@ -128,7 +130,8 @@ pub(crate) fn col2im(g: &ConvGeometry, dcols: &[f32], dx: &mut [f32]) {
                     }
                 });
             }
-        });
+        }
+    })
 }
 
 #[cfg(test)]

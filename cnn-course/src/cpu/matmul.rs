@@ -1,11 +1,9 @@
 //! Matrix products through the `gemm` crate (the one candle uses), on row-major slices.
 //!
 //! `C (m×n) = op(A) · op(B)`, where `op(A)` is `m×k` and is either `A` stored `m×k` or
-//! the transpose of `A` stored `k×m` (likewise `B`). Large products use every thread;
-//! small ones, and products already running on one of rayon's threads (two products run
-//! side by side with `rayon::join`), run on the calling thread: there, handing work to
-//! other threads costs more than it saves (measured on 2 cores with AVX-512: 576×576×64
-//! runs at 230 GFLOP/s on one thread and 170 on two; 7744×288×64 at 227 on one, 380 on two).
+//! the transpose of `A` stored `k×m` (likewise `B`). A product runs on the calling
+//! thread: the trainer runs pieces of a batch side by side instead, which keeps every
+//! core busy without handing each product's blocks from thread to thread.
 
 use gemm::{gemm, Parallelism};
 
@@ -15,9 +13,6 @@ pub(crate) enum Op {
     Plain,
     Transposed,
 }
-
-/// Products of at least this many multiply-adds are split over threads.
-const PARALLEL_FROM: usize = 64 << 20;
 
 /// `c = op(a) · op(b)`, or `c += op(a) · op(b)` when `accumulate`.
 ///
@@ -50,12 +45,6 @@ pub(crate) fn matmul(
         Op::Plain => (1, n as isize),
         Op::Transposed => (k as isize, 1),
     };
-    let threads = rayon::current_num_threads();
-    let on_a_worker = rayon::current_thread_index().is_some();
-    let parallelism = match m * k * n >= PARALLEL_FROM && threads > 1 && !on_a_worker {
-        true => Parallelism::Rayon(threads),
-        false => Parallelism::None,
-    };
     // SAFETY: the asserts above check that every index gemm computes from these sizes
     // and strides lies inside the slices; `c` is borrowed mutably, so it aliases nothing.
     unsafe {
@@ -78,7 +67,7 @@ pub(crate) fn matmul(
             false,
             false,
             false,
-            parallelism,
+            Parallelism::None,
         );
     }
 }
@@ -102,7 +91,7 @@ mod tests {
 
     #[test]
     fn every_transpose_combination_matches_the_triple_loop() {
-        // Big enough to be split over threads, and odd sizes.
+        // Small, and large with odd sizes.
         for (m, k, n) in [(3, 5, 4), (517, 129, 131)] {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0).collect();

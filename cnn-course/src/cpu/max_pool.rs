@@ -10,11 +10,11 @@
 
 use super::im2col::ConvGeometry;
 use super::simd::vectorized;
-use rayon::prelude::*;
 
 impl ConvGeometry {
     /// The input pixel (row · in_cols + column) at window position `(kr, kc)` of output
     /// pixel `(orow, ocol)`, if inside the image.
+    #[inline(always)]
     fn pixel(&self, orow: usize, ocol: usize, kr: usize, kc: usize) -> Option<usize> {
         let r = (orow * self.stride_rows + kr).checked_sub(self.pad_top)?;
         let c = (ocol * self.stride_cols + kc).checked_sub(self.pad_left)?;
@@ -26,10 +26,15 @@ impl ConvGeometry {
 /// the pool window (no dilation).
 pub(crate) fn max_pool_forward(g: &ConvGeometry, x: &[f32], y: &mut [f32], winners: &mut [u32]) {
     let out_len = g.out_pixels() * g.channels;
-    y.par_chunks_mut(out_len)
-        .zip(winners.par_chunks_mut(out_len))
-        .zip(x.par_chunks(g.input_len()))
-        .for_each(|((y, winners), x)| vectorized(|| pool_sample(g, x, y, winners)));
+    vectorized(|| {
+        for ((y, winners), x) in y
+            .chunks_mut(out_len)
+            .zip(winners.chunks_mut(out_len))
+            .zip(x.chunks(g.input_len()))
+        {
+            pool_sample(g, x, y, winners);
+        }
+    })
 }
 
 /// [`max_pool_forward`] for one sample (inlined into the vectorized caller).
@@ -66,12 +71,13 @@ fn pool_sample(g: &ConvGeometry, x: &[f32], y: &mut [f32], winners: &mut [u32]) 
 /// Send each output's gradient `dy` to its winner in `dx`.
 pub(crate) fn max_pool_backward(g: &ConvGeometry, winners: &[u32], dy: &[f32], dx: &mut [f32]) {
     let out_len = g.out_pixels() * g.channels;
-    dx.par_chunks_mut(g.input_len())
-        .zip(dy.par_chunks(out_len).zip(winners.par_chunks(out_len)))
-        .for_each(|(dx, (dy, winners))| {
-            dx.fill(0.0);
-            for (&w, &d) in winners.iter().zip(dy) {
-                dx[w as usize] += d;
-            }
-        });
+    for (dx, (dy, winners)) in dx
+        .chunks_mut(g.input_len())
+        .zip(dy.chunks(out_len).zip(winners.chunks(out_len)))
+    {
+        dx.fill(0.0);
+        for (&w, &d) in winners.iter().zip(dy) {
+            dx[w as usize] += d;
+        }
+    }
 }

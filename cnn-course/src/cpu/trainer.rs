@@ -23,6 +23,7 @@
 use super::im2col::{col2im, im2col, ConvGeometry};
 use super::matmul::{matmul, Op};
 use super::max_pool::{max_pool_backward, max_pool_forward};
+use super::simd::vectorized;
 use super::workspace::Workspace;
 use crate::layers::{AnyLayer, ConvParts, Param};
 use crate::padding::AxisWindows;
@@ -394,15 +395,25 @@ impl CpuTrainer {
     }
 }
 
-/// Samples per piece of a batch: each piece runs on one thread, and its feature maps
-/// stay in the processor's cache (the seed convnet: about 0.6 MB per sample).
+/// Samples per piece of a batch, at most: each piece runs on one thread, and its feature
+/// maps stay in the processor's cache (the seed convnet: about 0.6 MB per sample).
 const PIECE: usize = 8;
 
-/// `(first sample, samples)` of each piece of a batch.
+/// `(first sample, samples)` of each piece of a batch: at least one piece per thread
+/// (when there are enough samples), all of nearly the same size.
 fn pieces(batch: usize) -> Vec<(usize, usize)> {
-    (0..batch)
-        .step_by(PIECE)
-        .map(|start| (start, PIECE.min(batch - start)))
+    let count = batch
+        .div_ceil(PIECE)
+        .max(rayon::current_num_threads().min(batch))
+        .max(1);
+    let (size, longer) = (batch / count, batch % count);
+    let mut start = 0;
+    (0..count)
+        .map(|i| {
+            let n = size + usize::from(i < longer);
+            start += n;
+            (start - n, n)
+        })
         .collect()
 }
 
@@ -471,46 +482,44 @@ fn stored_kernel(matrix: &[f32], filters: usize, g: &ConvGeometry) -> Vec<f32> {
 
 /// Add a bias to every row of `z` (rows of `bias.len()` values), then apply `activation`.
 fn add_bias_and_activate(z: &mut [f32], bias: Option<&[f32]>, activation: Activation) {
-    let width = bias.map_or(z.len().max(1), |b| b.len());
-    let rows_per_task = (16384 / width).max(1);
-    z.par_chunks_mut(width * rows_per_task).for_each(|chunk| {
+    vectorized(|| {
         if let Some(bias) = bias {
-            for row in chunk.chunks_mut(width) {
+            for row in z.chunks_mut(bias.len()) {
                 row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
             }
         }
         match activation {
-            Activation::Relu => chunk.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Activation::Sigmoid => chunk.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
-            Activation::Tanh => chunk.iter_mut().for_each(|v| *v = v.tanh()),
+            Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Sigmoid => z.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
+            Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
             Activation::Linear | Activation::Softmax => {}
         }
-    });
+    })
 }
 
 /// Turn the gradient of an activation's output into that of its input, from the output `y`.
 /// Where relu's input is exactly 0 its gradient is taken as 0, as in TensorFlow and PyTorch
 /// (candle takes 1; the two differ only on that measure-zero set).
 fn activation_backward(dy: &mut [f32], y: &[f32], activation: Activation) {
-    dy.par_chunks_mut(16384)
-        .zip(y.par_chunks(16384))
-        .for_each(|(dy, y)| match activation {
-            Activation::Relu => dy
-                .iter_mut()
-                .zip(y)
-                .for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
-            Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= y * (1.0 - y)),
-            Activation::Tanh => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= 1.0 - y * y),
-            Activation::Linear | Activation::Softmax => {}
-        });
+    vectorized(|| match activation {
+        Activation::Relu => dy
+            .iter_mut()
+            .zip(y)
+            .for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
+        Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= y * (1.0 - y)),
+        Activation::Tanh => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= 1.0 - y * y),
+        Activation::Linear | Activation::Softmax => {}
+    })
 }
 
 /// Sum of the rows of a `(rows, width)` matrix: a bias gradient.
 fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
     let mut sums = vec![0f32; width];
-    for row in m.chunks(width) {
-        sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-    }
+    vectorized(|| {
+        for row in m.chunks(width) {
+            sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+        }
+    });
     sums
 }
 
@@ -797,4 +806,32 @@ fn dropout_mask(batch: usize, sample_shape: &[usize], rate: f64) -> Vec<f32> {
         mask[(n * rows * cols + pixel) * channels + ch] = k * scale;
     }
     mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_the_batch_in_order_and_nearly_equal_sizes() {
+        for batch in [1, 2, 7, 10, 32, 64, 100] {
+            let pieces = pieces(batch);
+            let mut next = 0;
+            for &(start, n) in &pieces {
+                assert_eq!(start, next, "batch {batch}: {pieces:?}");
+                assert!((1..=PIECE).contains(&n), "batch {batch}: {pieces:?}");
+                next += n;
+            }
+            assert_eq!(next, batch);
+            let sizes: Vec<usize> = pieces.iter().map(|p| p.1).collect();
+            assert!(
+                sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+                "{sizes:?}"
+            );
+        }
+        // Batch 10 on two threads: two pieces of 5, not 8 + 2.
+        if rayon::current_num_threads() == 2 {
+            assert_eq!(pieces(10), vec![(0, 5), (5, 5)]);
+        }
+    }
 }
