@@ -101,37 +101,43 @@ impl ConvGeometry {
 
 /// Copy every window of `x` into a row of `cols` (padding reads as zero).
 pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32]) {
-    vectorized(|| {
-        let per_sample = g.out_pixels() * g.window_len();
-        for (sample_cols, sample) in cols.chunks_mut(per_sample).zip(x.chunks(g.input_len())) {
-            for (pixel, row) in sample_cols.chunks_mut(g.window_len()).enumerate() {
-                g.for_each_segment(pixel / g.out_cols, pixel % g.out_cols, |at, input, len| match input {
-                    Some(from) => row[at..at + len].copy_from_slice(&sample[from..from + len]),
-                    None => row[at..at + len].fill(0.0),
-                });
+    vectorized(
+        #[inline(always)]
+        || {
+            let per_sample = g.out_pixels() * g.window_len();
+            for (sample_cols, sample) in cols.chunks_mut(per_sample).zip(x.chunks(g.input_len())) {
+                for (pixel, row) in sample_cols.chunks_mut(g.window_len()).enumerate() {
+                    g.for_each_segment(pixel / g.out_cols, pixel % g.out_cols, |at, input, len| match input {
+                        Some(from) => row[at..at + len].copy_from_slice(&sample[from..from + len]),
+                        None => row[at..at + len].fill(0.0),
+                    });
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// The reverse of [`im2col`] for gradients: `dx` = the sum, over every window that read an
 /// input pixel, of that window entry's gradient in `dcols`.
 pub(crate) fn col2im(g: &ConvGeometry, dcols: &[f32], dx: &mut [f32]) {
-    vectorized(|| {
-        let per_sample = g.out_pixels() * g.window_len();
-        for (sample_dx, sample_dcols) in dx.chunks_mut(g.input_len()).zip(dcols.chunks(per_sample)) {
-            sample_dx.fill(0.0);
-            for (pixel, row) in sample_dcols.chunks(g.window_len()).enumerate() {
-                g.for_each_segment(pixel / g.out_cols, pixel % g.out_cols, |at, input, len| {
-                    if let Some(to) = input {
-                        for (d, s) in sample_dx[to..to + len].iter_mut().zip(&row[at..at + len]) {
-                            *d += s;
+    vectorized(
+        #[inline(always)]
+        || {
+            let per_sample = g.out_pixels() * g.window_len();
+            for (sample_dx, sample_dcols) in dx.chunks_mut(g.input_len()).zip(dcols.chunks(per_sample)) {
+                sample_dx.fill(0.0);
+                for (pixel, row) in sample_dcols.chunks(g.window_len()).enumerate() {
+                    g.for_each_segment(pixel / g.out_cols, pixel % g.out_cols, |at, input, len| {
+                        if let Some(to) = input {
+                            for (d, s) in sample_dx[to..to + len].iter_mut().zip(&row[at..at + len]) {
+                                *d += s;
+                            }
                         }
-                    }
-                });
+                    });
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

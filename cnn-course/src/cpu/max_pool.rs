@@ -26,15 +26,18 @@ impl ConvGeometry {
 /// the pool window (no dilation).
 pub(crate) fn max_pool_forward(g: &ConvGeometry, x: &[f32], y: &mut [f32], winners: &mut [u32]) {
     let out_len = g.out_pixels() * g.channels;
-    vectorized(|| {
-        for ((y, winners), x) in y
-            .chunks_mut(out_len)
-            .zip(winners.chunks_mut(out_len))
-            .zip(x.chunks(g.input_len()))
-        {
-            pool_sample(g, x, y, winners);
-        }
-    })
+    vectorized(
+        #[inline(always)]
+        || {
+            for ((y, winners), x) in y
+                .chunks_mut(out_len)
+                .zip(winners.chunks_mut(out_len))
+                .zip(x.chunks(g.input_len()))
+            {
+                pool_sample(g, x, y, winners);
+            }
+        },
+    )
 }
 
 /// [`max_pool_forward`] for one sample (inlined into the vectorized caller).

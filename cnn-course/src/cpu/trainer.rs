@@ -482,44 +482,53 @@ fn stored_kernel(matrix: &[f32], filters: usize, g: &ConvGeometry) -> Vec<f32> {
 
 /// Add a bias to every row of `z` (rows of `bias.len()` values), then apply `activation`.
 fn add_bias_and_activate(z: &mut [f32], bias: Option<&[f32]>, activation: Activation) {
-    vectorized(|| {
-        if let Some(bias) = bias {
-            for row in z.chunks_mut(bias.len()) {
-                row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+    vectorized(
+        #[inline(always)]
+        || {
+            if let Some(bias) = bias {
+                for row in z.chunks_mut(bias.len()) {
+                    row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+                }
             }
-        }
-        match activation {
-            Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Activation::Sigmoid => z.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
-            Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
-            Activation::Linear | Activation::Softmax => {}
-        }
-    })
+            match activation {
+                Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(0.0)),
+                Activation::Sigmoid => z.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
+                Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
+                Activation::Linear | Activation::Softmax => {}
+            }
+        },
+    )
 }
 
 /// Turn the gradient of an activation's output into that of its input, from the output `y`.
 /// Where relu's input is exactly 0 its gradient is taken as 0, as in TensorFlow and PyTorch
 /// (candle takes 1; the two differ only on that measure-zero set).
 fn activation_backward(dy: &mut [f32], y: &[f32], activation: Activation) {
-    vectorized(|| match activation {
-        Activation::Relu => dy
-            .iter_mut()
-            .zip(y)
-            .for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
-        Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= y * (1.0 - y)),
-        Activation::Tanh => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= 1.0 - y * y),
-        Activation::Linear | Activation::Softmax => {}
-    })
+    vectorized(
+        #[inline(always)]
+        || match activation {
+            Activation::Relu => dy
+                .iter_mut()
+                .zip(y)
+                .for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
+            Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= y * (1.0 - y)),
+            Activation::Tanh => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= 1.0 - y * y),
+            Activation::Linear | Activation::Softmax => {}
+        },
+    )
 }
 
 /// Sum of the rows of a `(rows, width)` matrix: a bias gradient.
 fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
     let mut sums = vec![0f32; width];
-    vectorized(|| {
-        for row in m.chunks(width) {
-            sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-        }
-    });
+    vectorized(
+        #[inline(always)]
+        || {
+            for row in m.chunks(width) {
+                sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+            }
+        },
+    );
     sums
 }
 
