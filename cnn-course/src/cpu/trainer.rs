@@ -148,9 +148,11 @@ fn is_f32(param: &Param) -> bool {
 
 impl CpuTrainer {
     /// Plan `model` for the hand-written step, or `None` when it needs candle's generic
-    /// path (not on the CPU, a layer or activation not covered, or weights not f32).
+    /// path (not on the CPU, a layer or activation not covered, or weights not f32) or
+    /// when the environment variable `CNN_COURSE_CPU_STEP` is `off` (for comparisons).
     pub(crate) fn plan(model: &Sequential) -> Option<CpuTrainer> {
-        if !model.device().is_cpu() {
+        let switched_off = std::env::var("CNN_COURSE_CPU_STEP").is_ok_and(|v| v == "off");
+        if switched_off || !model.device().is_cpu() {
             return None;
         }
         let layers = model.layer_slice();
@@ -808,11 +810,15 @@ fn dropout_mask(batch: usize, sample_shape: &[usize], rate: f64) -> Vec<f32> {
     let &[rows, cols, channels] = sample_shape else {
         return keep.iter().map(|k| k * scale).collect();
     };
+    // `keep` runs over (sample, channel, pixel); the mask over (sample, pixel, channel).
+    let pixels = rows * cols;
     let mut mask = vec![0f32; len];
-    for (internal, k) in keep.iter().enumerate() {
-        let (n, rest) = (internal / (channels * rows * cols), internal % (channels * rows * cols));
-        let (ch, pixel) = (rest / (rows * cols), rest % (rows * cols));
-        mask[(n * rows * cols + pixel) * channels + ch] = k * scale;
+    for (sample_keep, sample_mask) in keep.chunks(pixels * channels).zip(mask.chunks_mut(pixels * channels)) {
+        for (ch, plane) in sample_keep.chunks(pixels).enumerate() {
+            for (pixel, k) in plane.iter().enumerate() {
+                sample_mask[pixel * channels + ch] = k * scale;
+            }
+        }
     }
     mask
 }
