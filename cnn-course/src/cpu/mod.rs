@@ -5,8 +5,9 @@
 //! buffers, zero-filled gradients and summations, and its convolutions' backward passes
 //! are direct loops. Written out by hand for the layers a course model uses, the same step
 //! is a few large matrix products (see [`im2col`]) plus a few passes over memory, in NHWC
-//! layout, where one window row of an image is contiguous (measured on 2 cores: about 5×
-//! faster than the candle graph with this crate's custom ops).
+//! layout, where one window row of an image is contiguous. The batch is cut into pieces
+//! that run side by side on the cores ([`trainer`]). Measured on 2 cores: the seed convnet
+//! trains at about 12,000 samples/s this way, 1,200 through candle's graph.
 //!
 //! The hand-written step is an optimization, not a second definition: `fit` uses it when
 //! [`trainer::CpuTrainer::plan`] accepts the model and candle's path otherwise, and the
