@@ -86,19 +86,22 @@ enum StageOp {
 /// What a layer's forward pass keeps for its backward pass.
 enum Saved {
     Nothing,
-    /// A convolution's windows (im2col of its input) and its kernel as `(window, filters)`.
+    /// A convolution's windows (im2col of its input).
     Conv {
         cols: Vec<f32>,
-        kernel: Vec<f32>,
     },
     /// Each pooling output's winning input.
     Winners(Vec<u32>),
-    /// A dense layer's kernel `(features, units)`.
-    Dense {
-        kernel: Vec<f32>,
-    },
     /// The dropout factors: 0 for dropped inputs, `1 / (1 − rate)` for kept ones.
     Mask(Vec<f32>),
+}
+
+/// A layer's weights as the kernels use them, read once per step: a conv kernel as the
+/// matrix `(rows · cols · channels, filters)` that multiplies im2col windows, a dense
+/// kernel as stored `(features, units)`.
+struct Weights {
+    kernel: Vec<f32>,
+    bias: Option<Vec<f32>>,
 }
 
 /// What one hand-written training step produced.
@@ -270,6 +273,7 @@ impl CpuTrainer {
         let labels = labels.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
         // Dropout masks are drawn for the whole batch, in the same order as candle's path.
         let masks: Vec<Option<Vec<f32>>> = self.stages.iter().map(|s| s.dropout_mask(batch)).collect();
+        let weights = self.weights()?;
         let pieces = pieces(batch)
             .into_par_iter()
             .map(|(start, n)| {
@@ -278,7 +282,7 @@ impl CpuTrainer {
                     v[start * per_sample..(start + n) * per_sample].to_vec()
                 };
                 let piece_masks: Vec<Option<Vec<f32>>> = masks.iter().map(|m| m.as_deref().map(slice)).collect();
-                self.piece_step(&slice(&input), &slice(&labels), &piece_masks, batch)
+                self.piece_step(&slice(&input), &slice(&labels), &piece_masks, &weights, batch)
             })
             .collect::<Result<Vec<Piece>>>()?;
         // Sum the pieces: loss, gradients; the logits in sample order.
@@ -297,7 +301,13 @@ impl CpuTrainer {
         let grads = match loss.is_finite() {
             true => grads
                 .into_iter()
-                .map(|g| Ok((g.name, Tensor::from_vec(g.values, g.shape, &Device::Cpu)?)))
+                .map(|g| {
+                    let values = match g.matrix_of {
+                        Some((filters, geometry)) => stored_kernel(&g.values, filters, &geometry),
+                        None => g.values,
+                    };
+                    Ok((g.name, Tensor::from_vec(values, g.shape, &Device::Cpu)?))
+                })
                 .collect::<Result<Vec<_>>>()?,
             false => Vec::new(),
         };
@@ -314,10 +324,17 @@ impl CpuTrainer {
     }
 
     /// Forward and backward pass of one piece of a batch of `batch` samples.
-    fn piece_step(&self, input: &[f32], labels: &[f32], masks: &[Option<Vec<f32>>], batch: usize) -> Result<Piece> {
+    fn piece_step(
+        &self,
+        input: &[f32],
+        labels: &[f32],
+        masks: &[Option<Vec<f32>>],
+        weights: &[Option<Weights>],
+        batch: usize,
+    ) -> Result<Piece> {
         let started = Instant::now();
         let n = labels.len() / self.classes;
-        let (outputs, saved) = self.forward(input, n, Some(masks))?;
+        let (outputs, saved) = self.forward(input, n, Some(masks), weights)?;
         let logits = outputs.last().expect("the plan has layers").clone();
         let (loss_sum, dlogits) = softmax_cross_entropy(&logits, labels, self.classes, batch);
         let forward_s = started.elapsed().as_secs_f64();
@@ -328,7 +345,8 @@ impl CpuTrainer {
         while let Some(keep) = saved.pop() {
             let i = saved.len();
             let (x, y) = (&outputs[i], &outputs[i + 1]);
-            let dx = self.stages[i].backward(&self.buffers, n, x, y, keep, &mut dy, &mut grads)?;
+            let weights = weights[i].as_ref();
+            let dx = self.stages[i].backward(&self.buffers, n, x, y, keep, weights, &mut dy, &mut grads)?;
             let Some(dx) = dx else { break };
             self.buffers.floats.give(std::mem::replace(&mut dy, dx));
         }
@@ -349,10 +367,12 @@ impl CpuTrainer {
         let batch = x.dims()[0];
         let input = keras_values(x)?;
         let per_sample = input.len() / batch.max(1);
+        let weights = self.weights()?;
         let pieces = pieces(batch)
             .into_par_iter()
             .map(|(start, n)| {
-                let (outputs, saved) = self.forward(&input[start * per_sample..(start + n) * per_sample], n, None)?;
+                let piece = &input[start * per_sample..(start + n) * per_sample];
+                let (outputs, saved) = self.forward(piece, n, None, &weights)?;
                 let logits = outputs.last().expect("the plan has layers").clone();
                 self.recycle(outputs, saved);
                 Ok(logits)
@@ -361,14 +381,39 @@ impl CpuTrainer {
         Ok(Tensor::from_vec(pieces.concat(), (batch, self.classes), &Device::Cpu)?)
     }
 
+    /// Every layer's current weights (`None` for layers without).
+    fn weights(&self) -> Result<Vec<Option<Weights>>> {
+        let bias_values = |bias: &Option<Param>| bias.as_ref().map(values).transpose();
+        self.stages
+            .iter()
+            .map(|stage| match &stage.op {
+                StageOp::Conv {
+                    geometry,
+                    filters,
+                    kernel,
+                    bias,
+                    ..
+                } => Ok(Some(Weights {
+                    kernel: kernel_matrix(&values(kernel)?, *filters, geometry),
+                    bias: bias_values(bias)?,
+                })),
+                StageOp::Dense { kernel, bias, .. } => Ok(Some(Weights {
+                    kernel: values(kernel)?,
+                    bias: bias_values(bias)?,
+                })),
+                _ => Ok(None),
+            })
+            .collect()
+    }
+
     /// Give a step's buffers back for the next step.
     fn recycle(&self, outputs: Vec<Vec<f32>>, saved: Vec<Saved>) {
         outputs.into_iter().for_each(|b| self.buffers.floats.give(b));
         for keep in saved {
             match keep {
-                Saved::Conv { cols, .. } => self.buffers.floats.give(cols),
+                Saved::Conv { cols } => self.buffers.floats.give(cols),
                 Saved::Winners(winners) => self.buffers.indices.give(winners),
-                Saved::Nothing | Saved::Dense { .. } | Saved::Mask(_) => {}
+                Saved::Nothing | Saved::Mask(_) => {}
             }
         }
     }
@@ -381,6 +426,7 @@ impl CpuTrainer {
         input: &[f32],
         n: usize,
         masks: Option<&[Option<Vec<f32>>]>,
+        weights: &[Option<Weights>],
     ) -> Result<(Vec<Vec<f32>>, Vec<Saved>)> {
         let mut outputs = Vec::with_capacity(self.stages.len() + 1);
         let mut saved = Vec::with_capacity(self.stages.len());
@@ -389,7 +435,8 @@ impl CpuTrainer {
         for (i, stage) in self.stages.iter().enumerate() {
             let x = outputs.last().expect("starts with the input");
             let mask = masks.and_then(|m| m[i].as_deref());
-            let (y, keep) = stage.forward(&self.buffers, n, x, masks.is_some(), mask, i == last)?;
+            let train = masks.is_some();
+            let (y, keep) = stage.forward(&self.buffers, n, x, weights[i].as_ref(), mask, train, i == last)?;
             outputs.push(y);
             saved.push(keep);
         }
@@ -434,6 +481,8 @@ struct Gradient {
     name: String,
     values: Vec<f32>,
     shape: Vec<usize>,
+    /// For a conv kernel: its filters and geometry while the values are in matrix layout.
+    matrix_of: Option<(usize, ConvGeometry)>,
 }
 
 /// A batch in the internal layout as values in Keras (NHWC) order.
@@ -449,36 +498,35 @@ fn values(param: &Param) -> Result<Vec<f32>> {
     Ok(param.var().as_tensor().flatten_all()?.to_vec1::<f32>()?)
 }
 
-/// A conv kernel stored `(filters, channels, rows, cols)` as the matrix `(rows · cols ·
-/// channels, filters)` that multiplies im2col windows.
-fn kernel_matrix(stored: &[f32], filters: usize, g: &ConvGeometry) -> Vec<f32> {
+/// Visit every kernel weight's place in the two layouts: `visit(index stored (filters,
+/// channels, rows, cols), index in the matrix (rows · cols · channels, filters))`.
+fn for_each_kernel_position(filters: usize, g: &ConvGeometry, mut visit: impl FnMut(usize, usize)) {
     let (c, kh, kw) = (g.channels, g.kernel_rows, g.kernel_cols);
-    let mut matrix = vec![0f32; stored.len()];
+    let mut stored = 0;
     for f in 0..filters {
         for ch in 0..c {
             for r in 0..kh {
                 for col in 0..kw {
-                    matrix[((r * kw + col) * c + ch) * filters + f] = stored[((f * c + ch) * kh + r) * kw + col];
+                    visit(stored, ((r * kw + col) * c + ch) * filters + f);
+                    stored += 1;
                 }
             }
         }
     }
+}
+
+/// A conv kernel as stored, as the matrix `(rows · cols · channels, filters)` that
+/// multiplies im2col windows.
+fn kernel_matrix(stored: &[f32], filters: usize, g: &ConvGeometry) -> Vec<f32> {
+    let mut matrix = vec![0f32; stored.len()];
+    for_each_kernel_position(filters, g, |s, m| matrix[m] = stored[s]);
     matrix
 }
 
 /// The inverse of [`kernel_matrix`], for the kernel's gradient.
 fn stored_kernel(matrix: &[f32], filters: usize, g: &ConvGeometry) -> Vec<f32> {
-    let (c, kh, kw) = (g.channels, g.kernel_rows, g.kernel_cols);
     let mut stored = vec![0f32; matrix.len()];
-    for f in 0..filters {
-        for ch in 0..c {
-            for r in 0..kh {
-                for col in 0..kw {
-                    stored[((f * c + ch) * kh + r) * kw + col] = matrix[((r * kw + col) * c + ch) * filters + f];
-                }
-            }
-        }
-    }
+    for_each_kernel_position(filters, g, |s, m| stored[s] = matrix[m]);
     stored
 }
 
@@ -576,37 +624,37 @@ impl Stage {
         buffers: &Buffers,
         batch: usize,
         x: &[f32],
-        train: bool,
+        weights: Option<&Weights>,
         mask: Option<&[f32]>,
+        train: bool,
         scores_only: bool,
     ) -> Result<(Vec<f32>, Saved)> {
+        let weights = || weights.expect("layers with weights get them");
         let activation_of = |a: Activation| if scores_only { Activation::Linear } else { a };
         Ok(match &self.op {
             StageOp::Conv {
                 geometry: g,
                 filters,
-                kernel,
-                bias,
                 activation,
+                ..
             } => {
                 let rows = batch * g.out_pixels();
                 let mut cols = buffers.floats.take(rows * g.window_len());
                 im2col(g, x, &mut cols);
-                let kernel = kernel_matrix(&values(kernel)?, *filters, g);
+                let Weights { kernel, bias } = weights();
                 let mut y = buffers.floats.take(rows * filters);
                 matmul(
                     (rows, g.window_len(), *filters),
                     &cols,
                     Op::Plain,
-                    &kernel,
+                    kernel,
                     Op::Plain,
                     &mut y,
                     false,
                 );
-                let bias = bias.as_ref().map(values).transpose()?;
                 add_bias_and_activate(&mut y, bias.as_deref(), activation_of(*activation));
                 let saved = match train {
-                    true => Saved::Conv { cols, kernel },
+                    true => Saved::Conv { cols },
                     false => {
                         buffers.floats.give(cols);
                         Saved::Nothing
@@ -628,24 +676,14 @@ impl Stage {
             StageOp::Dense {
                 inputs,
                 units,
-                kernel,
-                bias,
                 activation,
+                ..
             } => {
-                let kernel = values(kernel)?;
+                let Weights { kernel, bias } = weights();
                 let mut y = buffers.floats.take(batch * units);
-                matmul(
-                    (batch, *inputs, *units),
-                    x,
-                    Op::Plain,
-                    &kernel,
-                    Op::Plain,
-                    &mut y,
-                    false,
-                );
-                let bias = bias.as_ref().map(values).transpose()?;
+                matmul((batch, *inputs, *units), x, Op::Plain, kernel, Op::Plain, &mut y, false);
                 add_bias_and_activate(&mut y, bias.as_deref(), activation_of(*activation));
-                (y, Saved::Dense { kernel })
+                (y, Saved::Nothing)
             }
             StageOp::Dropout { .. } => {
                 let mut y = copied(buffers, x);
@@ -671,6 +709,7 @@ impl Stage {
         x: &[f32],
         y: &[f32],
         saved: Saved,
+        weights: Option<&Weights>,
         dy: &mut [f32],
         grads: &mut Vec<Gradient>,
     ) -> Result<Option<Vec<f32>>> {
@@ -678,7 +717,10 @@ impl Stage {
             name: format!("{}/{weight}", self.name),
             values,
             shape: shape.to_vec(),
+            matrix_of: None,
         };
+        // Empty for layers without weights (they do not use it).
+        let kernel = weights.map(|w| w.kernel.as_slice()).unwrap_or_default();
         match (&self.op, saved) {
             (
                 StageOp::Conv {
@@ -688,7 +730,7 @@ impl Stage {
                     activation,
                     ..
                 },
-                Saved::Conv { cols, kernel },
+                Saved::Conv { cols },
             ) => {
                 activation_backward(dy, y, *activation);
                 let (rows, window) = (batch * g.out_pixels(), g.window_len());
@@ -699,14 +741,14 @@ impl Stage {
                         let mut dkernel = vec![0f32; window * filters];
                         let dims = (window, rows, *filters);
                         matmul(dims, &cols, Op::Transposed, dy, Op::Plain, &mut dkernel, false);
-                        stored_kernel(&dkernel, *filters, g)
+                        dkernel
                     })
                 };
                 let windows_grad = || {
                     self.input_grad.then(|| {
                         let mut dcols = buffers.floats.take(cols.len());
                         let dims = (rows, *filters, window);
-                        matmul(dims, dy, Op::Plain, &kernel, Op::Transposed, &mut dcols, false);
+                        matmul(dims, dy, Op::Plain, kernel, Op::Transposed, &mut dcols, false);
                         dcols
                     })
                 };
@@ -714,7 +756,11 @@ impl Stage {
                 buffers.floats.give(cols);
                 if let Some(stored) = dkernel {
                     let shape = [*filters, g.channels, g.kernel_rows, g.kernel_cols];
-                    grads.push(gradient("kernel", stored, &shape));
+                    // In matrix layout until the pieces are summed (see `step`).
+                    grads.push(Gradient {
+                        matrix_of: Some((*filters, *g)),
+                        ..gradient("kernel", stored, &shape)
+                    });
                     if bias.is_some() {
                         grads.push(gradient("bias", column_sums(dy, *filters), &[*filters]));
                     }
@@ -745,7 +791,7 @@ impl Stage {
                     activation,
                     ..
                 },
-                Saved::Dense { kernel },
+                _,
             ) => {
                 activation_backward(dy, y, *activation);
                 if self.trainable {
@@ -772,7 +818,7 @@ impl Stage {
                     (batch, *units, *inputs),
                     dy,
                     Op::Plain,
-                    &kernel,
+                    kernel,
                     Op::Transposed,
                     &mut dx,
                     false,
