@@ -37,6 +37,8 @@ pub(crate) struct CpuTrainer {
     stages: Vec<Stage>,
     /// Outputs of the last layer per sample (the number of classes).
     classes: usize,
+    /// Multiply-adds of one sample's forward pass (convolutions and dense layers).
+    work_per_sample: usize,
     buffers: Buffers,
 }
 
@@ -251,9 +253,11 @@ impl CpuTrainer {
                     floats: Workspace::new(),
                     indices: Workspace::new(),
                 };
+                let work_per_sample = stages.iter().map(Stage::work_per_sample).sum();
                 Some(CpuTrainer {
                     stages,
                     classes,
+                    work_per_sample,
                     buffers,
                 })
             }
@@ -274,17 +278,15 @@ impl CpuTrainer {
         // Dropout masks are drawn for the whole batch, in the same order as candle's path.
         let masks: Vec<Option<Vec<f32>>> = self.stages.iter().map(|s| s.dropout_mask(batch)).collect();
         let weights = self.weights()?;
-        let pieces = pieces(batch)
-            .into_par_iter()
-            .map(|(start, n)| {
-                let slice = |v: &[f32]| -> Vec<f32> {
-                    let per_sample = v.len() / batch;
-                    v[start * per_sample..(start + n) * per_sample].to_vec()
-                };
-                let piece_masks: Vec<Option<Vec<f32>>> = masks.iter().map(|m| m.as_deref().map(slice)).collect();
-                self.piece_step(&slice(&input), &slice(&labels), &piece_masks, &weights, batch)
-            })
-            .collect::<Result<Vec<Piece>>>()?;
+        let run_piece = |(start, n): (usize, usize)| {
+            let slice = |v: &[f32]| -> Vec<f32> {
+                let per_sample = v.len() / batch;
+                v[start * per_sample..(start + n) * per_sample].to_vec()
+            };
+            let piece_masks: Vec<Option<Vec<f32>>> = masks.iter().map(|m| m.as_deref().map(slice)).collect();
+            self.piece_step(&slice(&input), &slice(&labels), &piece_masks, &weights, batch)
+        };
+        let pieces = self.run_pieces(batch, run_piece)?;
         // Sum the pieces: loss, gradients; the logits in sample order.
         let loss = pieces.iter().map(|p| p.loss_sum).sum::<f64>() / batch as f64;
         let logits: Vec<f32> = pieces.iter().flat_map(|p| p.logits.iter().copied()).collect();
@@ -368,17 +370,31 @@ impl CpuTrainer {
         let input = keras_values(x)?;
         let per_sample = input.len() / batch.max(1);
         let weights = self.weights()?;
-        let pieces = pieces(batch)
-            .into_par_iter()
-            .map(|(start, n)| {
-                let piece = &input[start * per_sample..(start + n) * per_sample];
-                let (outputs, saved) = self.forward(piece, n, None, &weights)?;
-                let logits = outputs.last().expect("the plan has layers").clone();
-                self.recycle(outputs, saved);
-                Ok(logits)
-            })
-            .collect::<Result<Vec<Vec<f32>>>>()?;
+        let pieces = self.run_pieces(batch, |(start, n)| {
+            let piece = &input[start * per_sample..(start + n) * per_sample];
+            let (outputs, saved) = self.forward(piece, n, None, &weights)?;
+            let logits = outputs.last().expect("the plan has layers").clone();
+            self.recycle(outputs, saved);
+            Ok(logits)
+        })?;
         Ok(Tensor::from_vec(pieces.concat(), (batch, self.classes), &Device::Cpu)?)
+    }
+
+    /// `run` on each piece of a batch, in sample order: side by side on the cores, or on
+    /// the calling thread when the whole batch is less work than handing pieces to other
+    /// threads costs (measured: a dense 784-10-10-3 model trained 0.7× as fast as
+    /// through candle when its pieces of 5 samples went to two threads).
+    fn run_pieces<T: Send>(
+        &self,
+        batch: usize,
+        run: impl Fn((usize, usize)) -> Result<T> + Sync + Send,
+    ) -> Result<Vec<T>> {
+        /// Multiply-adds of a batch below which it runs on one thread.
+        const WORTH_THREADS: usize = 2_000_000;
+        match batch * self.work_per_sample >= WORTH_THREADS {
+            true => pieces(batch).into_par_iter().map(run).collect(),
+            false => pieces(batch).into_iter().map(run).collect(),
+        }
     }
 
     /// Every layer's current weights (`None` for layers without).
@@ -607,6 +623,15 @@ fn softmax_cross_entropy(logits: &[f32], labels: &[f32], classes: usize, batch: 
 }
 
 impl Stage {
+    /// Multiply-adds of this layer's forward pass for one sample.
+    fn work_per_sample(&self) -> usize {
+        match &self.op {
+            StageOp::Conv { geometry, filters, .. } => geometry.out_pixels() * geometry.window_len() * filters,
+            StageOp::Dense { inputs, units, .. } => inputs * units,
+            _ => 0,
+        }
+    }
+
     /// A dropout layer's factors for a training batch (none for other layers, or a rate of 0).
     fn dropout_mask(&self, batch: usize) -> Option<Vec<f32>> {
         match &self.op {
