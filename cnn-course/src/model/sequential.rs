@@ -239,18 +239,8 @@ impl Sequential {
 
     /// Run a batch (internal layout) through every layer. Returns the last layer's output
     /// *before* its activation, and that activation: the loss works from these for
-    /// numerical stability (softmax and log are combined).
-    ///
-    /// Inference on the CPU runs the hand-written forward pass of [`crate::cpu`] when it
-    /// covers the model (same results, several times faster).
-    pub(crate) fn forward_to_logits(&self, x: &Tensor, train: bool) -> Result<(Tensor, Activation)> {
-        if let (false, Some(cpu), Some(last)) = (train, CpuTrainer::plan(self), self.layers.last()) {
-            return Ok((cpu.logits(x)?, last.layer.activation()));
-        }
-        self.graph_forward_to_logits(x, train)
-    }
-
-    /// [`Self::forward_to_logits`] through candle's operations (differentiable, any device).
+    /// numerical stability (softmax and log are combined). Through candle's operations:
+    /// differentiable, on any device.
     pub(crate) fn graph_forward_to_logits(&self, x: &Tensor, train: bool) -> Result<(Tensor, Activation)> {
         let Some((last, rest)) = self.layers.split_last() else {
             bail!(
@@ -269,10 +259,15 @@ impl Sequential {
         Ok((z, last.layer.activation()))
     }
 
-    /// Run a batch (internal layout) through every layer, activations included.
-    pub(crate) fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let (z, activation) = self.forward_to_logits(x, train)?;
-        activation.apply(&z, 1)
+    /// [`Self::graph_forward_to_logits`] for inference (no dropout, batch norm's moving
+    /// statistics), through the hand-written forward pass of [`crate::cpu`] when `cpu` is
+    /// this model's plan (same results, several times faster). Callers plan once and pass
+    /// the plan for every batch, so its buffers serve all of them.
+    pub(crate) fn inference_logits(&self, x: &Tensor, cpu: Option<&CpuTrainer>) -> Result<(Tensor, Activation)> {
+        match (cpu, self.layers.last()) {
+            (Some(cpu), Some(last)) => Ok((cpu.logits(x)?, last.layer.activation())),
+            _ => self.graph_forward_to_logits(x, false),
+        }
     }
 
     /// The output of every layer for a batch (internal layout), first to last.

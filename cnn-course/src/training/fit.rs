@@ -166,7 +166,7 @@ impl Sequential {
                 (step.loss, step.logits, step.grads, step.forward_s, step.backward_s)
             }
             None => {
-                let (z, activation) = self.forward_to_logits(x, true)?;
+                let (z, activation) = self.graph_forward_to_logits(x, true)?;
                 let loss = cross_entropy(&z, activation, y)?;
                 let loss_value = loss.to_scalar::<f32>()? as f64;
                 let forward_s = started.elapsed().as_secs_f64();

@@ -3,6 +3,7 @@
 
 use super::fit::class_scores;
 use crate::arrays::{to_array, to_internal, to_keras};
+use crate::cpu::CpuTrainer;
 use crate::losses::cross_entropy;
 use crate::metrics::count_correct;
 use crate::model::input_checks::{check_inputs, labels_to_one_hot};
@@ -55,11 +56,12 @@ impl Sequential {
     /// Mean loss and accuracy of samples already in the internal layout.
     pub(crate) fn evaluate_internal(&self, x: &Tensor, one_hot: &Tensor) -> Result<(f64, f64)> {
         let n = x.dims()[0];
+        let cpu = CpuTrainer::plan(self);
         let (mut loss_sum, mut correct) = (0.0, 0);
         for start in (0..n).step_by(INFERENCE_BATCH) {
             let len = INFERENCE_BATCH.min(n - start);
             let (xb, yb) = (x.narrow(0, start, len)?, one_hot.narrow(0, start, len)?);
-            let (z, activation) = self.forward_to_logits(&xb, false)?;
+            let (z, activation) = self.inference_logits(&xb, cpu.as_ref())?;
             loss_sum += cross_entropy(&z, activation, &yb)?.to_scalar::<f32>()? as f64 * len as f64;
             correct += count_correct(&class_scores(&z, activation)?, &yb)?;
         }
@@ -79,9 +81,12 @@ impl Sequential {
         }
         let x = to_internal(&x)?;
         let n = x.dims()[0];
+        let cpu = CpuTrainer::plan(self);
         let mut rows = Vec::new();
         for start in (0..n).step_by(INFERENCE_BATCH) {
-            rows.push(self.forward(&x.narrow(0, start, INFERENCE_BATCH.min(n - start))?, false)?);
+            let xb = x.narrow(0, start, INFERENCE_BATCH.min(n - start))?;
+            let (z, activation) = self.inference_logits(&xb, cpu.as_ref())?;
+            rows.push(activation.apply(&z, 1)?);
         }
         let all = Tensor::cat(&rows, 0)?;
         to_array(&all)?
