@@ -279,12 +279,9 @@ impl CpuTrainer {
         let masks: Vec<Option<Vec<f32>>> = self.stages.iter().map(|s| s.dropout_mask(batch)).collect();
         let weights = self.weights()?;
         let run_piece = |(start, n): (usize, usize)| {
-            let slice = |v: &[f32]| -> Vec<f32> {
-                let per_sample = v.len() / batch;
-                v[start * per_sample..(start + n) * per_sample].to_vec()
-            };
-            let piece_masks: Vec<Option<Vec<f32>>> = masks.iter().map(|m| m.as_deref().map(slice)).collect();
-            self.piece_step(&slice(&input), &slice(&labels), &piece_masks, &weights, batch)
+            let slice = |v| samples(v, batch, start, n);
+            let piece_masks: Vec<Option<&[f32]>> = masks.iter().map(|m| m.as_deref().map(slice)).collect();
+            self.piece_step(slice(&input), slice(&labels), &piece_masks, &weights, batch)
         };
         let pieces = self.run_pieces(batch, run_piece)?;
         // Sum the pieces: loss, gradients; the logits in sample order.
@@ -330,7 +327,7 @@ impl CpuTrainer {
         &self,
         input: &[f32],
         labels: &[f32],
-        masks: &[Option<Vec<f32>>],
+        masks: &[Option<&[f32]>],
         weights: &[Option<Weights>],
         batch: usize,
     ) -> Result<Piece> {
@@ -368,11 +365,9 @@ impl CpuTrainer {
     pub(crate) fn logits(&self, x: &Tensor) -> Result<Tensor> {
         let batch = x.dims()[0];
         let input = keras_values(x)?;
-        let per_sample = input.len() / batch.max(1);
         let weights = self.weights()?;
         let pieces = self.run_pieces(batch, |(start, n)| {
-            let piece = &input[start * per_sample..(start + n) * per_sample];
-            let (outputs, saved) = self.forward(piece, n, None, &weights)?;
+            let (outputs, saved) = self.forward(samples(&input, batch, start, n), n, None, &weights)?;
             let logits = outputs.last().expect("the plan has layers").clone();
             self.recycle(outputs, saved);
             Ok(logits)
@@ -441,7 +436,7 @@ impl CpuTrainer {
         &self,
         input: &[f32],
         n: usize,
-        masks: Option<&[Option<Vec<f32>>]>,
+        masks: Option<&[Option<&[f32]>]>,
         weights: &[Option<Weights>],
     ) -> Result<(Vec<Vec<f32>>, Vec<Saved>)> {
         let mut outputs = Vec::with_capacity(self.stages.len() + 1);
@@ -450,7 +445,7 @@ impl CpuTrainer {
         let last = self.stages.len() - 1;
         for (i, stage) in self.stages.iter().enumerate() {
             let x = outputs.last().expect("starts with the input");
-            let mask = masks.and_then(|m| m[i].as_deref());
+            let mask = masks.and_then(|m| m[i]);
             let train = masks.is_some();
             let (y, keep) = stage.forward(&self.buffers, n, x, weights[i].as_ref(), mask, train, i == last)?;
             outputs.push(y);
@@ -499,6 +494,12 @@ struct Gradient {
     shape: Vec<usize>,
     /// For a conv kernel: its filters and geometry while the values are in matrix layout.
     matrix_of: Option<(usize, ConvGeometry)>,
+}
+
+/// Samples `start..start + n` of a buffer holding a whole batch of `batch` samples.
+fn samples(values: &[f32], batch: usize, start: usize, n: usize) -> &[f32] {
+    let per_sample = values.len() / batch.max(1);
+    &values[start * per_sample..(start + n) * per_sample]
 }
 
 /// A batch in the internal layout as values in Keras (NHWC) order.
