@@ -3,7 +3,7 @@
 use super::Sequential;
 use crate::arrays::{full_shape, keras_shape};
 use crate::losses::Loss;
-use crate::{bail, Result};
+use crate::{bail, IntoTensor, Result};
 use candle_core::{DType, Tensor};
 
 /// Check a batch of inputs `x` (Keras layout) against the model's input shape.
@@ -70,6 +70,22 @@ fn check_finite(x: &Tensor, what: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Samples `x` (Keras layout) and their labels `y` as a caller such as `fit` or
+/// `evaluate` receives them: both on the model's device, checked, the labels as one-hot
+/// rows. `what` names the caller.
+pub(crate) fn samples_and_one_hot_labels(
+    model: &Sequential,
+    loss: Loss,
+    x: &impl IntoTensor,
+    y: &impl IntoTensor,
+    what: &str,
+) -> Result<(Tensor, Tensor)> {
+    let x = x.to_tensor_on(model.device())?;
+    check_inputs(model, &x, what)?;
+    let y = labels_to_one_hot(model, loss, x.dims()[0], &y.to_tensor_on(model.device())?, what)?;
+    Ok((x, y))
 }
 
 /// Check labels `y` against `x`'s sample count and the model's outputs, and turn them into

@@ -12,7 +12,7 @@ use crate::callbacks::{Callback, Control, EpochLogs, TrainingPlan};
 use crate::cpu::CpuTrainer;
 use crate::losses::cross_entropy;
 use crate::metrics::count_correct;
-use crate::model::input_checks::{check_inputs, labels_to_one_hot};
+use crate::model::input_checks::samples_and_one_hot_labels;
 use crate::{bail, rng, Activation, Error, IntoTensor, Result, Sequential};
 use candle_core::{Tensor, Var};
 use std::io::Write;
@@ -243,9 +243,7 @@ impl Sequential {
         if batch_size == 0 {
             bail!("fit: batch_size must be at least 1, got 0; hint: 32 is the usual default");
         }
-        let x = x.to_tensor_on(self.device())?;
-        check_inputs(self, &x, "fit")?;
-        let y = labels_to_one_hot(self, compiled.loss, x.dims()[0], &y.to_tensor_on(self.device())?, "fit")?;
+        let (x, y) = samples_and_one_hot_labels(self, compiled.loss, x, y, "fit")?;
         let samples = x.dims()[0];
 
         let (train, validation) = match (validation_split, validation_data) {
@@ -274,9 +272,7 @@ impl Sequential {
             }
             (None, Some(data)) => {
                 let (vx, vy) = data.map_err(|e| e.context("fit: validation_data"))?;
-                let vx = vx.to_device(self.device())?;
-                check_inputs(self, &vx, "fit (validation_data)")?;
-                let vy = labels_to_one_hot(self, compiled.loss, vx.dims()[0], &vy.to_device(self.device())?, "fit (validation_data)")?;
+                let (vx, vy) = samples_and_one_hot_labels(self, compiled.loss, &vx, &vy, "fit (validation_data)")?;
                 (Samples { x: to_internal(&x)?, y }, Some(Samples { x: to_internal(&vx)?, y: vy }))
             }
             (None, None) => (Samples { x: to_internal(&x)?, y }, None),
@@ -407,15 +403,7 @@ impl Sequential {
     /// the weights are trained by these steps. For benchmarks.
     pub fn profile_step(&mut self, x: &impl IntoTensor, y: &impl IntoTensor) -> Result<StepProfile> {
         let compiled = self.compiled("profile_step")?.clone();
-        let x = x.to_tensor_on(self.device())?;
-        check_inputs(self, &x, "profile_step")?;
-        let y = labels_to_one_hot(
-            self,
-            compiled.loss,
-            x.dims()[0],
-            &y.to_tensor_on(self.device())?,
-            "profile_step",
-        )?;
+        let (x, y) = samples_and_one_hot_labels(self, compiled.loss, x, y, "profile_step")?;
         let x = to_internal(&x)?;
         let vars = self.prepare_training()?;
         let cpu = CpuTrainer::plan(self);

@@ -6,7 +6,7 @@ use crate::arrays::{to_array, to_internal, to_keras};
 use crate::cpu::CpuTrainer;
 use crate::losses::cross_entropy;
 use crate::metrics::count_correct;
-use crate::model::input_checks::{check_inputs, labels_to_one_hot};
+use crate::model::input_checks::{check_inputs, samples_and_one_hot_labels};
 use crate::{bail, IntoTensor, Result, Sequential};
 use candle_core::{Tensor, D};
 use ndarray::{Array1, Array2, ArrayD, Ix2};
@@ -40,15 +40,7 @@ impl Sequential {
     /// batch norm uses its moving statistics).
     pub fn evaluate(&self, x: &impl IntoTensor, y: &impl IntoTensor) -> Result<Evaluation> {
         let compiled = self.compiled("evaluate")?;
-        let x = x.to_tensor_on(self.device())?;
-        check_inputs(self, &x, "evaluate")?;
-        let y = labels_to_one_hot(
-            self,
-            compiled.loss,
-            x.dims()[0],
-            &y.to_tensor_on(self.device())?,
-            "evaluate",
-        )?;
+        let (x, y) = samples_and_one_hot_labels(self, compiled.loss, x, y, "evaluate")?;
         let (loss, accuracy) = self.evaluate_internal(&to_internal(&x)?, &y)?;
         Ok(Evaluation { loss, accuracy })
     }
