@@ -4,7 +4,7 @@
 //! cargo run --release --example convnet_bench -- --data ../shared/data/mnist --epochs 3
 //! cargo run --release --example convnet_bench -- --epochs 2            # random data
 //! ```
-//! Prints each epoch's time, a split of one training step (forward, backward, optimizer),
+//! Prints each epoch's time, a split of one training step (passes, optimizer),
 //! then as its last line `train_samples_per_s=<median over epochs> test_acc=<value>`.
 
 use cnn_course::datasets::load_mnist_dir;

@@ -1,7 +1,22 @@
 //! Activation functions, chosen by their Keras names.
+//!
+//! An activation is applied to every value a layer computes (softmax: to each row of
+//! values together). Its derivative is what the backward pass multiplies the incoming
+//! gradient by; each is written from the activation's *output* `y`, which the layer keeps:
+//!
+//! | activation | `y = f(z)` | `dz = dy · f'(z)` |
+//! |---|---|---|
+//! | relu | `max(0, z)` | `dy` where `y > 0`, else 0 (also at exactly 0, as in TensorFlow and PyTorch) |
+//! | sigmoid | `1 / (1 + e^−z)` | `dy · y · (1 − y)` |
+//! | tanh | `tanh z` | `dy · (1 − y²)` |
+//! | softmax | `e^z_i / Σ_j e^z_j` | `y_i · (dy_i − Σ_j dy_j · y_j)` |
+//! | linear | `z` | `dy` |
+//!
+//! The array operations that compute them are [`crate::backend`]'s `bias_activation` and
+//! `activation_backward`.
 
+use crate::choice::choice_of;
 use crate::{bail, Error, Result};
-use candle_core::Tensor;
 use std::fmt;
 use std::str::FromStr;
 
@@ -21,6 +36,8 @@ pub enum Activation {
     #[default]
     Linear,
 }
+
+choice_of!(Activation);
 
 impl FromStr for Activation {
     type Err = Error;
@@ -51,64 +68,15 @@ impl fmt::Display for Activation {
     }
 }
 
-impl Activation {
-    /// Apply the activation. `channel_dim` is the tensor axis that holds features or
-    /// channels (softmax normalizes over it): 1 for images stored (batch, channels, rows, cols).
-    pub fn apply(self, x: &Tensor, channel_dim: usize) -> Result<Tensor> {
-        Ok(match self {
-            Activation::Relu => x.relu()?,
-            Activation::Softmax => candle_nn::ops::softmax(x, channel_dim)?,
-            // exp(−|x|) never overflows: σ(x) = 1/(1+e^−x) for x ≥ 0, e^x/(1+e^x) for x < 0;
-            // candle-nn's sigmoid computes the same with its own backward pass.
-            Activation::Sigmoid => candle_nn::ops::sigmoid(x)?,
-            Activation::Tanh => x.tanh()?,
-            Activation::Linear => x.clone(),
-        })
-    }
-}
-
-/// How a layer's builder stores the activation a learner named, checked when the layer is
-/// added to a model (so a typo gets an error that names the layer).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct ActivationName(pub String);
-
-impl ActivationName {
-    pub fn parse(&self, layer: &str) -> Result<Activation> {
-        self.0.parse().map_err(|e: Error| e.context(layer))
-    }
-}
-
-impl Default for ActivationName {
-    fn default() -> Self {
-        ActivationName("linear".into())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
-
-    #[test]
-    fn activations_compute_their_formulas() {
-        let x = Tensor::new(&[[-2f32, 0.0, 3.0]], &Device::Cpu).unwrap();
-        let get = |a: Activation| a.apply(&x, 1).unwrap().to_vec2::<f32>().unwrap()[0].clone();
-        assert_eq!(get(Activation::Relu), vec![0.0, 0.0, 3.0]);
-        assert_eq!(get(Activation::Linear), vec![-2.0, 0.0, 3.0]);
-        let soft = get(Activation::Softmax);
-        let z: f32 = [-2f32, 0.0, 3.0].iter().map(|v| v.exp()).sum();
-        for (s, v) in soft.iter().zip([-2f32, 0.0, 3.0]) {
-            assert!((s - v.exp() / z).abs() < 1e-6);
-        }
-        let sig = get(Activation::Sigmoid);
-        assert!((sig[0] - 1.0 / (1.0 + 2f32.exp())).abs() < 1e-6);
-        let tanh = get(Activation::Tanh);
-        assert!((tanh[2] - 3f32.tanh()).abs() < 1e-6);
-    }
 
     #[test]
     fn an_unknown_activation_lists_the_known_ones() {
-        let err = ActivationName("rellu".into()).parse("dense_1").unwrap_err();
+        let err = crate::Choice::<Activation>::from("rellu")
+            .resolve("dense_1")
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "dense_1: unknown activation 'rellu'; hint: use one of \"relu\", \"softmax\", \"sigmoid\", \"tanh\", \"linear\""

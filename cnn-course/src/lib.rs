@@ -29,9 +29,10 @@
 
 pub mod activation;
 pub mod arrays;
+pub(crate) mod backend;
 pub mod callbacks;
+pub mod choice;
 pub mod convolution;
-pub(crate) mod cpu;
 pub mod datasets;
 pub mod device;
 pub mod error;
@@ -43,7 +44,6 @@ pub mod initializers;
 pub mod labels;
 pub mod layers;
 pub mod losses;
-pub mod metrics;
 pub mod model;
 pub mod models;
 pub mod optimizers;
@@ -57,14 +57,16 @@ pub(crate) mod testing;
 pub use activation::Activation;
 pub use arrays::IntoTensor;
 pub use callbacks::{Callback, EarlyStopping, ModelCheckpoint};
+pub use choice::Choice;
 pub use device::default_device;
 pub use error::{Error, Result};
-pub use layers::{AvgPool2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, WithInputShape};
+pub use layers::{AvgPool2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPool2D, WithInputShape};
+pub use losses::Loss;
 pub use model::{ModelLayer, Sequential, Summary};
 pub use optimizers::{Adadelta, Adagrad, Adam, Adamax, Nadam, RMSprop, SGD};
 pub use padding::{conv_output_size, Padding};
 pub use rng::set_seed;
-pub use training::{Evaluation, Fit, History};
+pub use training::{Evaluation, Fit, History, Metric};
 
 /// The blank a notebook exercise leaves for the learner to fill. It stops the cell with
 /// a compile error that says what to write — unlike `todo!()`, whose panic evcxr reports
@@ -106,8 +108,8 @@ pub mod prelude {
     pub use crate::layers::WithInputShape;
     pub use crate::{
         conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, AvgPool2D, BatchNormalization,
-        Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit, Flatten, History, IntoTensor,
-        MaxPool2D, ModelCheckpoint, Nadam, Padding, RMSprop, Result, Sequential, Summary, SGD,
+        Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit, Flatten, History, IntoTensor, Loss,
+        MaxPool2D, Metric, ModelCheckpoint, Nadam, Padding, RMSprop, Result, Sequential, Summary, SGD,
     };
     pub use ndarray::{array, s, Array, Array1, Array2, Array3, Array4, ArrayD, Axis};
 }

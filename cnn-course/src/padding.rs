@@ -10,7 +10,12 @@
 //!
 //! With an explicit padding `P` on both sides this is the course's formula
 //! `O = (I − K + 2P) / S + 1`.
+//!
+//! A layer plans its windows once, when it is built ([`AxisWindows::plan`] per axis), and
+//! keeps the result as a [`Geometry`]: everything the convolution and pooling kernels need
+//! to find the input pixels under each window.
 
+use crate::choice::choice_of;
 use crate::{bail, Error, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +28,8 @@ pub enum Padding {
     /// Zero padding so that the output has `ceil(input / stride)` pixels.
     Same,
 }
+
+choice_of!(Padding);
 
 impl FromStr for Padding {
     type Err = Error;
@@ -60,15 +67,17 @@ pub struct AxisWindows {
 
 impl AxisWindows {
     /// Plan the windows along an axis of `input` pixels; `None` when a `valid` window does
-    /// not fit in the input at all.
+    /// not fit in the input at all (or the sizes are too large to compute with). `kernel`,
+    /// `stride` and `dilation` are at least 1.
     pub fn plan(input: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding) -> Option<Self> {
-        let covered = (kernel - 1) * dilation + 1;
+        // Checked arithmetic: learners' sizes reach this, and a notebook may be built with
+        // overflow checks on.
+        let covered = kernel.checked_sub(1)?.checked_mul(dilation)?.checked_add(1)?;
+        let stride = stride.max(1);
         match padding {
             Padding::Valid => {
-                if covered > input {
-                    return None;
-                }
-                let output = (input - covered) / stride + 1;
+                let room = input.checked_sub(covered)?;
+                let output = room / stride + 1;
                 let used = (output - 1) * stride + covered;
                 Some(AxisWindows {
                     output,
@@ -79,7 +88,8 @@ impl AxisWindows {
             }
             Padding::Same => {
                 let output = input.div_ceil(stride);
-                let total = ((output - 1) * stride + covered).saturating_sub(input);
+                let reach = (output.checked_sub(1)?).checked_mul(stride)?.checked_add(covered)?;
+                let total = reach.saturating_sub(input);
                 Some(AxisWindows {
                     output,
                     pad_before: total / 2,
@@ -88,6 +98,101 @@ impl AxisWindows {
                 })
             }
         }
+    }
+}
+
+/// How a window (a kernel or a pool) moves over one image: input and output sizes, window
+/// size, strides, dilation and the zeros added above and to the left. Built from the two
+/// axes' [`AxisWindows`] plans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Geometry {
+    pub in_rows: usize,
+    pub in_cols: usize,
+    pub channels: usize,
+    pub out_rows: usize,
+    pub out_cols: usize,
+    pub kernel_rows: usize,
+    pub kernel_cols: usize,
+    pub stride_rows: usize,
+    pub stride_cols: usize,
+    pub dilation: usize,
+    /// Zero rows added above the image (`same` padding).
+    pub pad_top: usize,
+    /// Zero columns added left of the image.
+    pub pad_left: usize,
+}
+
+impl Geometry {
+    /// The geometry of a window of `kernel` (rows, cols) moving by `strides` over images of
+    /// `(rows, cols, channels)`, given each axis' plan.
+    pub fn new(
+        input: (usize, usize, usize),
+        kernel: (usize, usize),
+        strides: (usize, usize),
+        dilation: usize,
+        rows: &AxisWindows,
+        cols: &AxisWindows,
+    ) -> Self {
+        Geometry {
+            in_rows: input.0,
+            in_cols: input.1,
+            channels: input.2,
+            out_rows: rows.output,
+            out_cols: cols.output,
+            kernel_rows: kernel.0,
+            kernel_cols: kernel.1,
+            stride_rows: strides.0,
+            stride_cols: strides.1,
+            dilation,
+            pad_top: rows.pad_before,
+            pad_left: cols.pad_before,
+        }
+    }
+
+    /// Pixels of one input image.
+    pub fn in_pixels(&self) -> usize {
+        self.in_rows * self.in_cols
+    }
+
+    /// Pixels of one output image.
+    pub fn out_pixels(&self) -> usize {
+        self.out_rows * self.out_cols
+    }
+
+    /// Positions in one window.
+    pub fn window_pixels(&self) -> usize {
+        self.kernel_rows * self.kernel_cols
+    }
+
+    /// Values in one window across all channels: a row of the im2col matrix.
+    pub fn window_len(&self) -> usize {
+        self.window_pixels() * self.channels
+    }
+
+    /// The input pixel (`row · in_cols + col`) under window position `(kr, kc)` of output
+    /// pixel `(out_row, out_col)`, or `None` where the window lies over padding.
+    #[inline(always)]
+    pub fn input_pixel(&self, out_row: usize, out_col: usize, kr: usize, kc: usize) -> Option<usize> {
+        let r = (out_row * self.stride_rows + kr * self.dilation).checked_sub(self.pad_top)?;
+        let c = (out_col * self.stride_cols + kc * self.dilation).checked_sub(self.pad_left)?;
+        (r < self.in_rows && c < self.in_cols).then_some(r * self.in_cols + c)
+    }
+
+    /// For every output pixel and window position, in that order, the input pixel it
+    /// reads, with `in_pixels()` standing for padding: the map the device kernels gather by.
+    pub fn window_map(&self) -> Vec<u32> {
+        let mut map = Vec::with_capacity(self.out_pixels() * self.window_pixels());
+        for out_row in 0..self.out_rows {
+            for out_col in 0..self.out_cols {
+                for kr in 0..self.kernel_rows {
+                    for kc in 0..self.kernel_cols {
+                        let pixel = self.input_pixel(out_row, out_col, kr, kc).unwrap_or(self.in_pixels());
+                        map.push(pixel as u32);
+                    }
+                }
+            }
+        }
+        map
     }
 }
 
@@ -102,12 +207,18 @@ impl AxisWindows {
 /// ```
 pub fn conv_output_size(input: usize, kernel: usize, padding: usize, stride: usize) -> Result<usize> {
     if kernel == 0 || stride == 0 {
-        bail!("conv_output_size: kernel and stride must be at least 1, got kernel {kernel}, stride {stride}");
+        bail!(
+            "conv_output_size: kernel and stride must be at least 1, got kernel {kernel}, stride {stride}; hint: a stride of 1 moves the kernel one pixel at a time"
+        );
     }
-    let padded = input + 2 * padding;
+    let Some(padded) = padding.checked_mul(2).and_then(|p| p.checked_add(input)) else {
+        bail!(
+            "conv_output_size: {input} pixels padded by {padding} on each side is too large to count; hint: image sizes are a few thousand pixels at most"
+        );
+    };
     if kernel > padded {
         bail!(
-            "conv_output_size: a kernel of {kernel} does not fit in {input} pixels padded by {padding} on each side ({padded})"
+            "conv_output_size: a kernel of {kernel} does not fit in {input} pixels padded by {padding} on each side ({padded}); hint: use a smaller kernel or more padding"
         );
     }
     Ok((padded - kernel) / stride + 1)
@@ -157,7 +268,7 @@ mod tests {
         assert_eq!(conv_output_size(28, 3, 1, 3).unwrap(), 10);
         assert_eq!(
             conv_output_size(2, 5, 0, 1).unwrap_err().to_string(),
-            "conv_output_size: a kernel of 5 does not fit in 2 pixels padded by 0 on each side (2)"
+            "conv_output_size: a kernel of 5 does not fit in 2 pixels padded by 0 on each side (2); hint: use a smaller kernel or more padding"
         );
     }
 

@@ -138,7 +138,7 @@ fn class_numbers_with_the_categorical_loss() {
     let (x, _, labels) = blobs(30, 1);
     assert_eq!(
         message(model.fit(&x, &labels, Fit::new())),
-        "fit: categorical_crossentropy needs one-hot labels of shape (30, 3), got class numbers of shape (30,); hint: one-hot encode them with one_hot(...), or compile with \"sparse_categorical_crossentropy\""
+        "fit: categorical_crossentropy needs one-hot labels of shape (30, 3), got class numbers of shape (30,); hint: one-hot encode them with to_categorical(...), or compile with \"sparse_categorical_crossentropy\""
     );
 }
 

@@ -73,7 +73,7 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
-    fn on_train_begin(&mut self, plan: &TrainingPlan) -> Result<()> {
+    fn on_train_begin(&mut self, plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
         self.monitor.begin("EarlyStopping", plan)?;
         self.wait = 0;
         self.best_epoch = 0;
@@ -89,7 +89,7 @@ impl Callback for EarlyStopping {
             self.best_epoch = epoch;
             self.wait = 0;
             if self.restore_best_weights {
-                self.best_weights = Some(model.snapshot()?);
+                self.best_weights = Some(model.snapshot());
             }
             return Ok(Control::Continue);
         }
@@ -110,7 +110,7 @@ impl Callback for EarlyStopping {
 
     fn on_train_end(&mut self, model: &Sequential) -> Result<()> {
         if let (true, true, Some(best)) = (self.stopped, self.restore_best_weights, &self.best_weights) {
-            model.restore(best)?;
+            model.restore(best);
             println!("Restoring the weights of epoch {}, the best one.", self.best_epoch);
         }
         Ok(())

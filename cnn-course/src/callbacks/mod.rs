@@ -56,7 +56,7 @@ pub enum Control {
 pub trait Callback {
     /// Check settings against the training about to start (e.g. a monitored value that
     /// needs validation data).
-    fn on_train_begin(&mut self, _plan: &TrainingPlan) -> Result<()> {
+    fn on_train_begin(&mut self, _plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
         Ok(())
     }
 

@@ -60,7 +60,7 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_train_begin(&mut self, plan: &TrainingPlan) -> Result<()> {
+    fn on_train_begin(&mut self, plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
         self.monitor.begin("ModelCheckpoint", plan)
     }
 

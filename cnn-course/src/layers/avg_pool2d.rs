@@ -1,17 +1,25 @@
 //! `AvgPool2D`: the mean of each window.
 //!
-//! Like [`super::MaxPool2D`], but every pixel of a window counts equally, so the gradient
-//! of an output is shared equally by its window's pixels. With `same` padding, padded
-//! pixels are left out of the mean (as in Keras).
+//! Like [`super::MaxPool2D`], but every pixel of a window counts equally. With `same`
+//! padding, padded pixels are left out of the mean (as in Keras).
+//!
+//! # Forward and backward
+//! ```text
+//! forward:   y[window, c] = (1 / m) · Σ over the window's m real pixels p of x[p, c]
+//! backward:  dx[p, c] += dy[window, c] / m for every real pixel p of the window
+//! ```
 //!
 //! # Shapes
 //! - input: `(batch, rows, cols, channels)`
 //! - output: `(batch, out_rows, out_cols, channels)`, sizes as for max pooling.
 
 use super::max_pool2d::PoolWindow;
-use super::{Layer, Size2};
+use super::{Gradients, Kept, Layer, Needs, Pass, Size2};
+use crate::backend::Backend;
+use crate::choice::Choice;
+use crate::padding::Padding;
 use crate::Result;
-use candle_core::{Device, Tensor, D};
+use candle_core::Device;
 
 /// Average pooling, as Keras' `AveragePooling2D` / `AvgPool2D`.
 #[derive(Clone)]
@@ -33,8 +41,8 @@ impl AvgPool2D {
         self
     }
 
-    /// `"valid"` (default) or `"same"`; padded pixels are not counted in the mean.
-    pub fn padding(mut self, padding: &str) -> Self {
+    /// `"valid"` (default) or `"same"` (or a [`Padding`]); padded pixels are not counted.
+    pub fn padding(mut self, padding: impl Into<Choice<Padding>>) -> Self {
         self.window.padding = padding.into();
         self
     }
@@ -53,40 +61,45 @@ impl Layer for AvgPool2D {
         self.window.build(name, "AvgPool2D", input_shape)
     }
 
-    fn pre_activation(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        let sums = self.window.windows("AvgPool2D", x, 0.0)?.sum(D::Minus1)?;
-        // How many real (not padded) pixels each window holds.
-        let (_, _, rows, cols) = x.dims4()?;
-        let ones = Tensor::ones((1, 1, rows, cols), x.dtype(), x.device())?;
-        let counts = self.window.windows("AvgPool2D", &ones, 0.0)?.sum(D::Minus1)?;
-        Ok(sums.broadcast_div(&counts)?)
+    fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {
+        let g = self.window.geometry("AvgPool2D")?;
+        Ok((pass.backend.avg_pool(g, x, pass.n)?, Kept::Nothing))
+    }
+
+    fn backward<B: Backend>(
+        &self,
+        pass: &Pass<B>,
+        _io: (&B::Buf, &B::Buf),
+        _kept: Kept<B>,
+        dy: B::Buf,
+        needs: Needs,
+    ) -> Result<Gradients<B>> {
+        let g = self.window.geometry("AvgPool2D")?;
+        let dx = match needs.input {
+            true => Some(pass.backend.avg_pool_backward(g, &dy, pass.n)?),
+            false => None,
+        };
+        Ok(Gradients::input_only(dx))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::gradient_check::{check_layer_gradients, reference_pool};
-    use crate::padding::Padding;
+    use crate::layers::gradient_check::{check_layer, keras_batch, outputs};
+    use crate::layers::max_pool2d::tests::{pool_settings, reference_pool};
 
     #[test]
-    fn output_and_gradients_match_a_plain_loop() {
-        for (layer, input, pool, stride, padding) in [
-            (AvgPool2D::new(2), vec![11, 11, 2], (2, 2), (2, 2), Padding::Valid),
-            (
-                AvgPool2D::new(3).strides(2).padding("same"),
-                vec![7, 6, 1],
-                (3, 3),
-                (2, 2),
-                Padding::Same,
-            ),
-        ] {
-            let mut layer = layer;
+    fn output_and_gradients_match_a_plain_loop_and_finite_differences() {
+        for (window, input) in pool_settings() {
+            let mut layer = AvgPool2D { window };
             layer.build("avg_pool2d", &input, &Device::Cpu).unwrap();
-            let x = crate::testing::random_batch(2, &input);
-            let want = reference_pool(&x, pool, stride, padding, true);
-            crate::testing::assert_close(&layer.forward(&x, false).unwrap(), &want, 1e-6);
-            check_layer_gradients(&layer, &input);
+            let x = keras_batch(2, &input);
+            let want = reference_pool(layer.window.geometry.as_ref().unwrap(), &x, 2, true);
+            for (a, b) in outputs(&layer, &x, 2).iter().zip(&want) {
+                assert!((a - b).abs() < 1e-6);
+            }
+            check_layer(&layer, &input);
         }
     }
 }

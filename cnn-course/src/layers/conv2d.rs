@@ -6,12 +6,34 @@
 //! positions, so a conv layer has `filters · (kr · kc · in_channels + 1)` parameters
 //! however large the image is — a Dense layer would need one weight per pixel.
 //!
+//! Like Keras, PyTorch and every deep-learning library, the layer computes a
+//! *cross-correlation*: the kernel is not flipped. (A mathematician's convolution flips
+//! it; for a kernel that is learned the difference does not matter.)
+//!
 //! # Shapes
 //! - input: `(batch, rows, cols, in_channels)`
 //! - output: `(batch, out_rows, out_cols, filters)`, where with `valid` padding
 //!   `out = floor((in − covered) / stride) + 1`, `covered = (kernel − 1)·dilation + 1`,
 //!   and with `same` padding `out = ceil(in / stride)` (see [`crate::padding`]).
-//! - kernel: Keras order `(kernel_rows, kernel_cols, in_channels, filters)`; bias `(filters,)`.
+//! - kernel: `(kernel_rows, kernel_cols, in_channels, filters)` (Keras order); bias `(filters,)`.
+//!
+//! # Forward and backward, as matrix products
+//! Copy every window of the input into a row of a matrix (`im2col`): `n · out_pixels` rows
+//! of `kr · kc · in_channels` values, in the same order as the kernel's first three axes.
+//! Stored in Keras order, the kernel *is* the matrix `K` of `(kr · kc · in_channels)` rows
+//! and `filters` columns, so the whole layer is one matrix product:
+//!
+//! ```text
+//! forward:   cols = im2col(x)              (n·P, kr·kc·C)
+//!            z    = cols · K + b           (n·P, F)       P = out_rows · out_cols
+//!            y    = activation(z)
+//! backward:  dz    = dy ⊙ activation'(z)   (from y: relu' = [y > 0], σ' = y(1 − y), …)
+//!            dK    = colsᵀ · dz            each weight: Σ over positions of input × gradient
+//!            db    = Σ_rows dz             each bias: Σ of its filter's gradients
+//!            dcols = dz · Kᵀ
+//!            dx    = col2im(dcols)         each window entry back to the pixel it came from
+//! ```
+//! `dx` is skipped for the first layer: nothing needs the gradient of the images.
 //!
 //! ```
 //! use cnn_course::prelude::*;
@@ -22,14 +44,13 @@
 //! assert_eq!(model.count_params(), 16 * (2 * 2 * 1) + 16); // 80
 //! ```
 
-use super::windows::{crop_and_pad, strided_indices};
-use super::Param;
-use super::{expect_images, expect_positive, not_built, Layer, Size2, Weight};
-use crate::activation::ActivationName;
-use crate::initializers::{constant, glorot_uniform};
-use crate::padding::{AxisWindows, Padding};
+use super::{expect_images, expect_positive, Gradients, Kept, Layer, Needs, Param, Pass, Size2, Weight};
+use crate::backend::{Backend, Op};
+use crate::choice::Choice;
+use crate::initializers::{check_size, constant, glorot_uniform};
+use crate::padding::{AxisWindows, Geometry, Padding};
 use crate::{bail, Activation, Result};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 
 /// A 2-D convolution layer, as Keras' `Conv2D`.
 #[derive(Clone)]
@@ -37,9 +58,9 @@ pub struct Conv2D {
     filters: usize,
     kernel_size: Size2,
     strides: Size2,
-    padding: String,
+    padding: Choice<Padding>,
     dilation_rate: Size2,
-    activation: ActivationName,
+    activation: Choice<Activation>,
     use_bias: bool,
     built: Option<Built>,
 }
@@ -48,8 +69,7 @@ pub struct Conv2D {
 struct Built {
     kernel: Param,
     bias: Option<Param>,
-    rows: AxisWindows,
-    cols: AxisWindows,
+    geometry: Geometry,
     activation: Activation,
 }
 
@@ -61,9 +81,9 @@ impl Conv2D {
             filters,
             kernel_size: kernel_size.into(),
             strides: Size2::from(1),
-            padding: "valid".into(),
+            padding: Choice::Value(Padding::Valid),
             dilation_rate: Size2::from(1),
-            activation: ActivationName::default(),
+            activation: Choice::Value(Activation::Linear),
             use_bias: true,
             built: None,
         }
@@ -75,8 +95,9 @@ impl Conv2D {
         self
     }
 
-    /// `"valid"` (default: no padding) or `"same"` (zero padding, output size `ceil(in/stride)`).
-    pub fn padding(mut self, padding: &str) -> Self {
+    /// `"valid"` / `Padding::Valid` (default: no padding) or `"same"` / `Padding::Same`
+    /// (zero padding, output size `ceil(in / stride)`).
+    pub fn padding(mut self, padding: impl Into<Choice<Padding>>) -> Self {
         self.padding = padding.into();
         self
     }
@@ -87,9 +108,10 @@ impl Conv2D {
         self
     }
 
-    /// `"relu"`, `"softmax"`, `"sigmoid"`, `"tanh"` or `"linear"` (default).
-    pub fn activation(mut self, activation: &str) -> Self {
-        self.activation = ActivationName(activation.into());
+    /// `"relu"`, `"softmax"`, `"sigmoid"`, `"tanh"` or `"linear"` (default), or an
+    /// [`Activation`].
+    pub fn activation(mut self, activation: impl Into<Choice<Activation>>) -> Self {
+        self.activation = activation.into();
         self
     }
 
@@ -99,41 +121,9 @@ impl Conv2D {
         self
     }
 
-    /// Strides, dilation and padding, for the reference implementation in tests.
-    #[cfg(test)]
-    pub(crate) fn settings(&self) -> (Size2, Size2, Padding) {
-        (self.strides, self.dilation_rate, self.padding.parse().unwrap())
-    }
-
     fn built(&self) -> Result<&Built> {
-        self.built.as_ref().ok_or_else(|| not_built("Conv2D"))
+        self.built.as_ref().ok_or_else(|| super::not_built("Conv2D"))
     }
-
-    /// What the CPU training step (`crate::cpu`) needs; `None` before the layer is built.
-    pub(crate) fn parts(&self) -> Option<ConvParts> {
-        let built = self.built.as_ref()?;
-        Some(ConvParts {
-            kernel: built.kernel.clone(),
-            bias: built.bias.clone(),
-            strides: self.strides,
-            dilation: self.dilation_rate.rows,
-            rows: built.rows,
-            cols: built.cols,
-            activation: built.activation,
-        })
-    }
-}
-
-/// A built [`Conv2D`]'s weights and window plan (the kernel is stored `(filters, in
-/// channels, rows, cols)`).
-pub(crate) struct ConvParts {
-    pub kernel: Param,
-    pub bias: Option<Param>,
-    pub strides: Size2,
-    pub dilation: usize,
-    pub rows: AxisWindows,
-    pub cols: AxisWindows,
-    pub activation: Activation,
 }
 
 impl Layer for Conv2D {
@@ -159,93 +149,172 @@ impl Layer for Conv2D {
                 self.dilation_rate
             );
         }
-        let padding: Padding = self.padding.parse().map_err(|e: crate::Error| e.context(name))?;
-        let activation = self.activation.parse(name)?;
+        let padding = self.padding.resolve(name)?;
+        let activation = self.activation.resolve(name)?;
         let (k, s, d) = (self.kernel_size, self.strides, self.dilation_rate);
         let rows = AxisWindows::plan(in_rows, k.rows, s.rows, d.rows, padding);
         let cols = AxisWindows::plan(in_cols, k.cols, s.cols, d.cols, padding);
         let (Some(rows), Some(cols)) = (rows, cols) else {
-            let covered = Size2 {
-                rows: (k.rows - 1) * d.rows + 1,
-                cols: (k.cols - 1) * d.cols + 1,
-            };
+            let covered = |k: usize| k.saturating_sub(1).saturating_mul(d.rows).saturating_add(1);
             bail!(
-                "{name}: kernel {k} (covering {covered} with dilation {}) is larger than its input {in_rows}×{in_cols} with padding 'valid'; hint: use .padding(\"same\"), a smaller kernel, or fewer pooling layers before this one",
+                "{name}: kernel {k} (covering {}×{} with dilation {}) is larger than its input {in_rows}×{in_cols} with padding 'valid'; hint: use .padding(\"same\"), a smaller kernel, or fewer pooling layers before this one",
+                covered(k.rows),
+                covered(k.cols),
                 d.rows
             );
         };
-        let fan_in = in_channels * k.rows * k.cols;
-        let fan_out = self.filters * k.rows * k.cols;
-        let kernel = Param::new(glorot_uniform(
-            &[self.filters, in_channels, k.rows, k.cols],
-            fan_in,
-            fan_out,
-            device,
-        )?);
+        let kernel_shape = [k.rows, k.cols, in_channels, self.filters];
+        check_size(name, &kernel_shape)?;
+        let (fan_in, fan_out) = (k.rows * k.cols * in_channels, k.rows * k.cols * self.filters);
+        let kernel = Param::new(glorot_uniform(&kernel_shape, fan_in, fan_out, device)?);
         let bias = match self.use_bias {
             true => Some(Param::new(constant(&[self.filters], 0.0, device)?)),
             false => None,
         };
+        let geometry = Geometry::new(
+            (in_rows, in_cols, in_channels),
+            (k.rows, k.cols),
+            (s.rows, s.cols),
+            d.rows,
+            &rows,
+            &cols,
+        );
         self.built = Some(Built {
             kernel,
             bias,
-            rows,
-            cols,
+            geometry,
             activation,
         });
         Ok(vec![rows.output, cols.output, self.filters])
-    }
-
-    fn pre_activation(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        let built = self.built()?;
-        // Pad (or drop the unused trailing pixels) explicitly, so candle's convolution
-        // always sees an input its windows cover exactly; this also gives Keras'
-        // asymmetric 'same' padding for even kernels and strides.
-        let x = crop_and_pad(x, 2, &built.rows, 0.0)?;
-        let x = crop_and_pad(&x, 3, &built.cols, 0.0)?.contiguous()?;
-        let dilation = self.dilation_rate.rows;
-        let kernel = built.kernel.tensor();
-        let fast = x.device().is_cpu() && x.dtype() == candle_core::DType::F32;
-        let y = if fast && self.strides == Size2::from(1) && dilation == 1 {
-            super::conv_op::conv2d_stride1(&x, &kernel)?
-        } else if self.strides.rows == self.strides.cols {
-            x.conv2d(&kernel, 0, self.strides.rows, dilation, 1)?
-        } else {
-            // candle has one stride for both axes: convolve at every position, keep the
-            // rows and columns the strides land on.
-            let all = x.conv2d(&kernel, 0, 1, dilation, 1)?;
-            let rows = strided_indices(0, self.strides.rows, built.rows.output, &all)?;
-            let cols = strided_indices(0, self.strides.cols, built.cols.output, &all)?;
-            all.index_select(&rows, 2)?.index_select(&cols, 3)?
-        };
-        match &built.bias {
-            Some(bias) if fast => super::bias_op::add_channel_bias(&y, &bias.tensor()),
-            Some(bias) => Ok(y.broadcast_add(&bias.tensor().reshape((1, self.filters, 1, 1))?)?),
-            None => Ok(y),
-        }
-    }
-
-    fn activation(&self) -> Activation {
-        self.built.as_ref().map(|b| b.activation).unwrap_or_default()
     }
 
     fn weights(&self) -> Vec<Weight> {
         let Some(built) = &self.built else {
             return Vec::new();
         };
-        // The kernel is stored (filters, in, rows, cols) and shown (rows, cols, in, filters).
-        let mut weights = vec![Weight::new("kernel", &built.kernel, true, Some([2, 3, 1, 0]))];
+        let mut weights = vec![Weight::new("kernel", &built.kernel, true)];
         if let Some(bias) = &built.bias {
-            weights.push(Weight::new("bias", bias, true, None));
+            weights.push(Weight::new("bias", bias, true));
         }
         weights
+    }
+
+    fn activation(&self) -> Activation {
+        self.built.as_ref().map(|b| b.activation).unwrap_or_default()
+    }
+
+    fn work_per_sample(&self) -> usize {
+        self.built
+            .as_ref()
+            .map(|b| b.geometry.out_pixels() * b.geometry.window_len() * self.filters)
+            .unwrap_or(0)
+    }
+
+    fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {
+        let Built {
+            geometry: g,
+            activation,
+            ..
+        } = self.built()?;
+        let b = pass.backend;
+        let cols = b.im2col(g, x, pass.n)?;
+        let z = b.matmul(
+            (pass.n * g.out_pixels(), g.window_len(), self.filters),
+            &cols,
+            Op::Plain,
+            &pass.weights[0],
+            Op::Plain,
+        )?;
+        let y = b.bias_activation(z, pass.weights.get(1), self.filters, pass.activation(*activation))?;
+        let kept = match pass.train {
+            true => Kept::Values(cols),
+            false => Kept::Nothing,
+        };
+        Ok((y, kept))
+    }
+
+    fn backward<B: Backend>(
+        &self,
+        pass: &Pass<B>,
+        (_, y): (&B::Buf, &B::Buf),
+        kept: Kept<B>,
+        dy: B::Buf,
+        needs: Needs,
+    ) -> Result<Gradients<B>> {
+        let Built {
+            geometry: g,
+            activation,
+            ..
+        } = self.built()?;
+        let Kept::Values(cols) = kept else {
+            bail!("Conv2D: the backward pass needs the windows kept by a training forward pass");
+        };
+        let b = pass.backend;
+        let (rows, window) = (pass.n * g.out_pixels(), g.window_len());
+        let dz = b.activation_backward(dy, y, self.filters, pass.activation(*activation))?;
+        let mut weights = Vec::new();
+        if needs.weights {
+            weights.push(b.matmul((window, rows, self.filters), &cols, Op::Transposed, &dz, Op::Plain)?);
+            if pass.weights.len() > 1 {
+                weights.push(b.column_sums(&dz, self.filters)?);
+            }
+        }
+        let input = match needs.input {
+            true => {
+                let dcols = b.matmul(
+                    (rows, self.filters, window),
+                    &dz,
+                    Op::Plain,
+                    &pass.weights[0],
+                    Op::Transposed,
+                )?;
+                Some(b.col2im(g, &dcols, pass.n)?)
+            }
+            false => None,
+        };
+        Ok(Gradients { input, weights })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::gradient_check::{check_layer_gradients, reference_conv2d};
+    use crate::layers::gradient_check::{check_layer, keras_batch, outputs};
+
+    /// Four nested loops over the definition: out[n, i, j, f] = b[f] + Σ x[n, i·s + u·d, j·s + v·d, c] · K[u, v, c, f].
+    fn reference(layer: &Conv2D, x: &[f32], n: usize) -> Vec<f32> {
+        let built = layer.built.as_ref().unwrap();
+        let g = built.geometry;
+        let k = built.kernel.get().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let f = layer.filters;
+        let bias = match &built.bias {
+            Some(b) => b.get().to_vec1::<f32>().unwrap(),
+            None => vec![0.0; f],
+        };
+        let mut out = Vec::new();
+        for s in 0..n {
+            for i in 0..g.out_rows {
+                for j in 0..g.out_cols {
+                    for filter in 0..f {
+                        let mut sum = bias[filter];
+                        for u in 0..g.kernel_rows {
+                            for v in 0..g.kernel_cols {
+                                let Some(pixel) = g.input_pixel(i, j, u, v) else {
+                                    continue;
+                                };
+                                for c in 0..g.channels {
+                                    let xv = x[(s * g.in_pixels() + pixel) * g.channels + c];
+                                    sum += xv * k[((u * g.kernel_cols + v) * g.channels + c) * f + filter];
+                                }
+                            }
+                        }
+                        out.push(sum);
+                    }
+                }
+            }
+        }
+        out
+    }
 
     fn built(layer: Conv2D, input: &[usize]) -> (Conv2D, Vec<usize>) {
         let _guard = crate::testing::seed_lock();
@@ -255,40 +324,89 @@ mod tests {
         (layer, out)
     }
 
-    #[test]
-    fn output_matches_a_plain_loop_for_every_setting() {
-        let cases = [
+    fn settings() -> Vec<(Conv2D, Vec<usize>)> {
+        vec![
             (Conv2D::new(2, 3), vec![7, 6, 2]),
             (Conv2D::new(2, 2).padding("same"), vec![5, 6, 1]),
-            (Conv2D::new(3, 3).strides(2).padding("same"), vec![7, 8, 2]),
+            (Conv2D::new(3, 3).strides(2).padding(Padding::Same), vec![7, 8, 2]),
             (Conv2D::new(2, (3, 2)).strides((2, 1)), vec![9, 6, 1]),
             (Conv2D::new(2, 3).dilation_rate(2), vec![8, 7, 2]),
             (Conv2D::new(1, 2).strides(3).use_bias(false), vec![11, 11, 1]),
-        ];
-        for (layer, input) in cases {
+        ]
+    }
+
+    #[test]
+    fn output_matches_a_plain_loop_for_every_setting() {
+        for (layer, input) in settings() {
             let (layer, out_shape) = built(layer, &input);
-            let x = crate::testing::random_batch(2, &input);
-            let got = layer.pre_activation(&x, false).unwrap();
-            let want = reference_conv2d(&layer, &x);
-            assert_eq!(got.dims()[1..], [out_shape[2], out_shape[0], out_shape[1]]);
-            crate::testing::assert_close(&got, &want, 1e-5);
+            let x = keras_batch(2, &input);
+            let got = outputs(&layer, &x, 2);
+            assert_eq!(got.len(), 2 * out_shape.iter().product::<usize>());
+            let want = reference(&layer, &x, 2);
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
         }
     }
 
     #[test]
-    fn gradients_match_finite_differences() {
-        let cases = [
-            (
-                Conv2D::new(2, 3).strides(2).padding("same").activation("tanh"),
-                vec![7, 6, 2],
-            ),
-            (Conv2D::new(2, 2).padding("same").activation("sigmoid"), vec![5, 5, 1]),
-            (Conv2D::new(2, 3).dilation_rate(2).activation("tanh"), vec![7, 8, 2]),
-            (Conv2D::new(2, (2, 3)).strides((1, 2)).activation("tanh"), vec![6, 7, 1]),
+    fn gradients_match_finite_differences_candle_and_the_device_backend() {
+        let activations = [
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Relu,
+            Activation::Linear,
         ];
-        for (layer, input) in cases {
-            let (layer, _) = built(layer, &input);
-            check_layer_gradients(&layer, &input);
+        for (i, (layer, input)) in settings().into_iter().enumerate() {
+            let (layer, _) = built(layer.activation(activations[i % 4]), &input);
+            check_layer(&layer, &input);
+        }
+    }
+
+    #[test]
+    fn the_same_gradients_as_candles_own_convolution() {
+        use candle_core::{Tensor, Var};
+        let (layer, out) = built(Conv2D::new(3, (3, 2)).strides(2).activation("tanh"), &[7, 6, 2]);
+        let x = keras_batch(2, &[7, 6, 2]);
+        let r: Vec<f32> = (0..2 * out.iter().product::<usize>())
+            .map(|i| (i % 7) as f32 / 3.0 - 1.0)
+            .collect();
+        let (_, ours_dx, ours_dw) = crate::layers::gradient_check::host_gradients(&layer, &x, 2, &r);
+        // candle: NCHW input, (filters, channels, rows, cols) kernel, one stride for both axes.
+        let xv = Var::from_tensor(&Tensor::from_slice(&x, (2, 7, 6, 2), &Device::Cpu).unwrap()).unwrap();
+        let kv = Var::from_tensor(&layer.weights()[0].param.get()).unwrap();
+        let bv = Var::from_tensor(&layer.weights()[1].param.get()).unwrap();
+        let y = xv
+            .as_tensor()
+            .permute((0, 3, 1, 2))
+            .unwrap()
+            .conv2d(&kv.as_tensor().permute((3, 2, 0, 1)).unwrap(), 0, 2, 1, 1)
+            .unwrap()
+            .broadcast_add(&bv.as_tensor().reshape((1, 3, 1, 1)).unwrap())
+            .unwrap()
+            .tanh()
+            .unwrap()
+            .permute((0, 2, 3, 1))
+            .unwrap();
+        let r = Tensor::from_slice(&r, y.dims(), &Device::Cpu).unwrap();
+        let grads = y.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+        let flat = |v: &Var| {
+            grads
+                .get(v.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        };
+        for (ours, theirs) in [
+            (ours_dx, flat(&xv)),
+            (ours_dw[0].clone(), flat(&kv)),
+            (ours_dw[1].clone(), flat(&bv)),
+        ] {
+            for (a, b) in ours.iter().zip(&theirs) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
         }
     }
 
@@ -297,8 +415,9 @@ mod tests {
         // K·F·F·D_in + K with K = 10 filters, F = 3, D_in = 1: 90 kernel weights + 10 biases.
         let (layer, out) = built(Conv2D::new(10, 3), &[28, 28, 1]);
         assert_eq!(out, vec![26, 26, 10]);
-        let count: usize = layer.weights().iter().map(|w| w.var.elem_count()).sum();
+        let count: usize = layer.weights().iter().map(|w| w.param.elem_count()).sum();
         assert_eq!(count, 100);
+        assert_eq!(layer.weights()[0].param.dims(), vec![3, 3, 1, 10]);
     }
 
     #[test]

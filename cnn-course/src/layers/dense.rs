@@ -3,30 +3,41 @@
 //! `y = activation(x · W + b)`. A Dense layer on a flattened 28×28 image has a weight for
 //! every pixel and unit: 784 · 10 + 10 = 7,850 parameters for 10 units.
 //!
+//! # Forward and backward
+//! ```text
+//! forward:   z  = x · W + b                (n, units)
+//!            y  = activation(z)
+//! backward:  dz = dy ⊙ activation'(z)      (from y)
+//!            dW = xᵀ · dz                  (features, units): input × output gradient, summed over samples
+//!            db = Σ_rows dz
+//!            dx = dz · Wᵀ                  (n, features)
+//! ```
+//!
 //! # Shapes
 //! - input: `(batch, features)`
 //! - output: `(batch, units)`
 //! - kernel `W`: `(features, units)` (Keras order); bias `b`: `(units,)`.
 
-use super::Param;
-use super::{not_built, Layer, Weight};
-use crate::activation::ActivationName;
+use super::{not_built, Gradients, Kept, Layer, Needs, Param, Pass, Weight};
 use crate::arrays::keras_shape;
-use crate::initializers::{constant, glorot_uniform};
+use crate::backend::{Backend, Op};
+use crate::choice::Choice;
+use crate::initializers::{check_size, constant, glorot_uniform};
 use crate::{bail, Activation, Result};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 
 /// A fully connected layer, as Keras' `Dense`.
 #[derive(Clone)]
 pub struct Dense {
     units: usize,
-    activation: ActivationName,
+    activation: Choice<Activation>,
     use_bias: bool,
     built: Option<Built>,
 }
 
 #[derive(Clone)]
 struct Built {
+    features: usize,
     kernel: Param,
     bias: Option<Param>,
     activation: Activation,
@@ -37,15 +48,16 @@ impl Dense {
     pub fn new(units: usize) -> Self {
         Dense {
             units,
-            activation: ActivationName::default(),
+            activation: Choice::Value(Activation::Linear),
             use_bias: true,
             built: None,
         }
     }
 
-    /// `"relu"`, `"softmax"`, `"sigmoid"`, `"tanh"` or `"linear"` (default).
-    pub fn activation(mut self, activation: &str) -> Self {
-        self.activation = ActivationName(activation.into());
+    /// `"relu"`, `"softmax"`, `"sigmoid"`, `"tanh"` or `"linear"` (default), or an
+    /// [`Activation`].
+    pub fn activation(mut self, activation: impl Into<Choice<Activation>>) -> Self {
+        self.activation = activation.into();
         self
     }
 
@@ -55,11 +67,8 @@ impl Dense {
         self
     }
 
-    /// Kernel `(features, units)`, bias and activation, for the CPU training step
-    /// (`crate::cpu`); `None` before the layer is built.
-    pub(crate) fn parts(&self) -> Option<(Param, Option<Param>, Activation)> {
-        let built = self.built.as_ref()?;
-        Some((built.kernel.clone(), built.bias.clone(), built.activation))
+    fn built(&self) -> Result<&Built> {
+        self.built.as_ref().ok_or_else(|| not_built("Dense"))
     }
 }
 
@@ -82,13 +91,15 @@ impl Layer for Dense {
         if self.units == 0 {
             bail!("{name}: units must be at least 1, got 0; hint: Dense::new(10) makes 10 outputs");
         }
-        let activation = self.activation.parse(name)?;
+        let activation = self.activation.resolve(name)?;
+        check_size(name, &[features, self.units])?;
         let kernel = Param::new(glorot_uniform(&[features, self.units], features, self.units, device)?);
         let bias = match self.use_bias {
             true => Some(Param::new(constant(&[self.units], 0.0, device)?)),
             false => None,
         };
         self.built = Some(Built {
+            features,
             kernel,
             bias,
             activation,
@@ -96,35 +107,75 @@ impl Layer for Dense {
         Ok(vec![self.units])
     }
 
-    fn pre_activation(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        let built = self.built.as_ref().ok_or_else(|| not_built("Dense"))?;
-        let y = x.matmul(&built.kernel.tensor())?;
-        match &built.bias {
-            Some(bias) => Ok(y.broadcast_add(&bias.tensor())?),
-            None => Ok(y),
+    fn weights(&self) -> Vec<Weight> {
+        let Some(built) = &self.built else {
+            return Vec::new();
+        };
+        let mut weights = vec![Weight::new("kernel", &built.kernel, true)];
+        if let Some(bias) = &built.bias {
+            weights.push(Weight::new("bias", bias, true));
         }
+        weights
     }
 
     fn activation(&self) -> Activation {
         self.built.as_ref().map(|b| b.activation).unwrap_or_default()
     }
 
-    fn weights(&self) -> Vec<Weight> {
-        let Some(built) = &self.built else {
-            return Vec::new();
-        };
-        let mut weights = vec![Weight::new("kernel", &built.kernel, true, None)];
-        if let Some(bias) = &built.bias {
-            weights.push(Weight::new("bias", bias, true, None));
+    fn work_per_sample(&self) -> usize {
+        self.built.as_ref().map(|b| b.features * self.units).unwrap_or(0)
+    }
+
+    fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {
+        let built = self.built()?;
+        let b = pass.backend;
+        let z = b.matmul(
+            (pass.n, built.features, self.units),
+            x,
+            Op::Plain,
+            &pass.weights[0],
+            Op::Plain,
+        )?;
+        let y = b.bias_activation(z, pass.weights.get(1), self.units, pass.activation(built.activation))?;
+        Ok((y, Kept::Nothing))
+    }
+
+    fn backward<B: Backend>(
+        &self,
+        pass: &Pass<B>,
+        (x, y): (&B::Buf, &B::Buf),
+        _kept: Kept<B>,
+        dy: B::Buf,
+        needs: Needs,
+    ) -> Result<Gradients<B>> {
+        let built = self.built()?;
+        let (b, n, features) = (pass.backend, pass.n, built.features);
+        let dz = b.activation_backward(dy, y, self.units, pass.activation(built.activation))?;
+        let mut weights = Vec::new();
+        if needs.weights {
+            weights.push(b.matmul((features, n, self.units), x, Op::Transposed, &dz, Op::Plain)?);
+            if pass.weights.len() > 1 {
+                weights.push(b.column_sums(&dz, self.units)?);
+            }
         }
-        weights
+        let input = match needs.input {
+            true => Some(b.matmul(
+                (n, self.units, features),
+                &dz,
+                Op::Plain,
+                &pass.weights[0],
+                Op::Transposed,
+            )?),
+            false => None,
+        };
+        Ok(Gradients { input, weights })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::gradient_check::check_layer_gradients;
+    use crate::layers::gradient_check::{check_layer, outputs};
 
     #[test]
     fn computes_x_times_w_plus_b_and_its_gradients() {
@@ -132,14 +183,18 @@ mod tests {
         crate::set_seed(5);
         let mut layer = Dense::new(3).activation("tanh");
         assert_eq!(layer.build("dense", &[4], &Device::Cpu).unwrap(), vec![3]);
-        let x = Tensor::new(&[[1f32, 2.0, 3.0, 4.0]], &Device::Cpu).unwrap();
-        let w = layer.weights()[0].var.as_tensor().to_vec2::<f32>().unwrap();
-        let y = layer.pre_activation(&x, false).unwrap().to_vec2::<f32>().unwrap();
+        let w = layer.weights()[0].param.get().to_vec2::<f32>().unwrap();
+        let y = outputs(&layer, &[1.0, 2.0, 3.0, 4.0], 1);
         for unit in 0..3 {
-            let want: f32 = (0..4).map(|i| (i + 1) as f32 * w[i][unit]).sum();
-            assert!((y[0][unit] - want).abs() < 1e-5);
+            let want: f32 = (0..4).map(|i| (i + 1) as f32 * w[i][unit]).sum::<f32>().tanh();
+            assert!((y[unit] - want).abs() < 1e-5);
         }
-        check_layer_gradients(&layer, &[4]);
+        check_layer(&layer, &[4]);
+        for activation in [Activation::Softmax, Activation::Sigmoid] {
+            let mut layer = Dense::new(4).activation(activation).use_bias(false);
+            layer.build("dense", &[5], &Device::Cpu).unwrap();
+            check_layer(&layer, &[5]);
+        }
     }
 
     #[test]

@@ -1,28 +1,130 @@
-//! Finite-difference gradient checks, and plain-loop reference implementations that the
-//! layers' tensor code is compared against.
+//! Checks shared by the layers' tests: run one layer on a backend, forward and backward,
+//! and compare its gradients with finite differences and with the other backend.
 //!
-//! The check: for a fixed random tensor `R`, the loss `L = Σ forward(x) · R` has gradients
-//! `∂L/∂x` and `∂L/∂w` computed by candle's backward pass; each is compared with the
-//! central difference `(L(v + h) − L(v − h)) / 2h` on a sample of coordinates.
+//! The loss is `L = Σ y · R` for a fixed random `R`, so `dL/dy = R`; each analytic
+//! gradient is compared with the central difference `(L(v + h) − L(v − h)) / 2h` on a
+//! sample of coordinates.
 
-use super::Layer;
-use crate::padding::Padding;
-use candle_core::{Tensor, Var};
+use super::{Layer, Needs, Pass, SumsFor};
+use crate::backend::{Backend, Host, OnDevice};
+use candle_core::{Device, Tensor};
 
 const STEP: f32 = 1e-3;
 
-fn loss(layer: &dyn Layer, x: &Tensor, r: &Tensor) -> f64 {
-    let y = layer.forward(x, true).unwrap();
-    y.mul(r).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap() as f64
+/// A batch of `n` samples of Keras shape `shape`, channels-last, with distinct values
+/// spread over [-1, 1) (no ties, so max pooling has a unique winner per window and small
+/// finite-difference steps never change it).
+pub fn keras_batch(n: usize, shape: &[usize]) -> Vec<f32> {
+    let count = n * shape.iter().product::<usize>();
+    // A fixed pseudo-random permutation (multiplicative hashing), independent of the seed.
+    (0..count)
+        .map(|i| ((i * 7919 + 13) % count) as f32 / count as f32 * 2.0 - 1.0)
+        .collect()
 }
 
-fn weights_for(dims: &[usize]) -> Tensor {
-    let count: usize = dims.iter().product();
-    let values: Vec<f32> = (0..count).map(|i| ((i * 37 + 11) % 17) as f32 / 8.0 - 1.0).collect();
-    Tensor::from_vec(values, dims, &candle_core::Device::Cpu).unwrap()
+/// What one run of a layer produced: its output, and with `dy` the input and weight gradients.
+pub struct Run {
+    pub y: Vec<f32>,
+    pub dx: Vec<f32>,
+    pub dw: Vec<Vec<f32>>,
 }
 
-/// Which coordinates of a tensor of `count` values to check: all of them, or 50 spread out.
+/// Run `layer` on `backend` in training mode for `n` samples `x` (with `drawn` values for
+/// dropout), and back from `dy` when given — with batch sums computed over these samples,
+/// as the trainer would for a batch of one piece.
+pub fn run<B: Backend>(
+    backend: &B,
+    layer: &impl Layer,
+    x: &[f32],
+    n: usize,
+    drawn: Option<&[f32]>,
+    dy: Option<&[f32]>,
+) -> Run {
+    let weights: Vec<B::Buf> = layer
+        .weights()
+        .iter()
+        .map(|w| backend.load(&w.param.get()).unwrap())
+        .collect();
+    let xb = backend.upload(x).unwrap();
+    let mut pass = Pass {
+        backend,
+        n,
+        train: true,
+        weights: &weights,
+        drawn,
+        sums: None,
+        grad_sums: None,
+        grad_share: None,
+        scores_only: false,
+    };
+    let sums = layer
+        .needs_sums(SumsFor::Forward, true)
+        .then(|| layer.batch_sums(SumsFor::Forward, &pass, &xb, None).unwrap());
+    pass.sums = sums.as_deref();
+    let (y, kept) = layer.forward(&pass, &xb).unwrap();
+    let y_values = backend.download(&y).unwrap();
+    let Some(dy) = dy else {
+        return Run {
+            y: y_values,
+            dx: Vec::new(),
+            dw: Vec::new(),
+        };
+    };
+    let dyb = backend.upload(dy).unwrap();
+    let grad_sums = layer
+        .needs_sums(SumsFor::Backward, true)
+        .then(|| layer.batch_sums(SumsFor::Backward, &pass, &xb, Some(&dyb)).unwrap());
+    pass.grad_sums = grad_sums.as_deref();
+    pass.grad_share = grad_sums.as_deref();
+    let needs = Needs {
+        input: true,
+        weights: true,
+    };
+    let grads = layer.backward(&pass, (&xb, &y), kept, dyb, needs).unwrap();
+    Run {
+        y: y_values,
+        dx: backend
+            .download(&grads.input.expect("the input gradient was asked for"))
+            .unwrap(),
+        dw: grads.weights.iter().map(|g| backend.download(g).unwrap()).collect(),
+    }
+}
+
+/// The layer's inference output on the CPU.
+pub fn outputs(layer: &impl Layer, x: &[f32], n: usize) -> Vec<f32> {
+    let host = Host::new();
+    let weights: Vec<_> = layer
+        .weights()
+        .iter()
+        .map(|w| host.load(&w.param.get()).unwrap())
+        .collect();
+    let pass = Pass {
+        backend: &host,
+        n,
+        train: false,
+        weights: &weights,
+        drawn: None,
+        sums: None,
+        grad_sums: None,
+        grad_share: None,
+        scores_only: false,
+    };
+    let (y, _) = layer.forward(&pass, &host.upload(x).unwrap()).unwrap();
+    host.download(&y).unwrap()
+}
+
+/// Output, input gradient and weight gradients on the CPU backend for `dy = r`.
+pub fn host_gradients(layer: &impl Layer, x: &[f32], n: usize, r: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<Vec<f32>>) {
+    let run = run(&Host::new(), layer, x, n, None, Some(r));
+    (run.y, run.dx, run.dw)
+}
+
+fn loss(layer: &impl Layer, x: &[f32], n: usize, drawn: Option<&[f32]>, r: &[f32]) -> f64 {
+    let y = run(&Host::new(), layer, x, n, drawn, None).y;
+    y.iter().zip(r).map(|(y, r)| (y * r) as f64).sum()
+}
+
+/// Which coordinates of `count` values to check: all of them, or 50 spread out.
 fn coordinates(count: usize) -> Vec<usize> {
     if count <= 120 {
         (0..count).collect()
@@ -34,8 +136,7 @@ fn coordinates(count: usize) -> Vec<usize> {
     }
 }
 
-fn compare(what: &str, analytic: &Tensor, mut loss_at: impl FnMut(usize, f32) -> f64) {
-    let analytic = analytic.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+fn compare(what: &str, analytic: &[f32], mut loss_at: impl FnMut(usize, f32) -> f64) {
     for i in coordinates(analytic.len()) {
         let numeric = (loss_at(i, STEP) - loss_at(i, -STEP)) / (2.0 * STEP as f64);
         let a = analytic[i] as f64;
@@ -46,135 +147,56 @@ fn compare(what: &str, analytic: &Tensor, mut loss_at: impl FnMut(usize, f32) ->
     }
 }
 
-/// Check the gradients of `layer` (already built for `input_shape`) with respect to its
-/// input and every trainable weight.
-pub fn check_layer_gradients(layer: &dyn Layer, input_shape: &[usize]) {
-    let x = crate::testing::random_batch(2, input_shape);
-    let out_dims = layer.forward(&x, true).unwrap().dims().to_vec();
-    let r = weights_for(&out_dims);
-    let x_var = Var::from_tensor(&x).unwrap();
-    let y = layer.forward(x_var.as_tensor(), true).unwrap();
-    let grads = y.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+fn assert_close(what: &str, a: &[f32], b: &[f32]) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths differ");
+    let scale = b.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= 1e-4 * scale, "{what}[{i}]: {x} vs {y}");
+    }
+}
 
-    let x_values = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let x_grad = grads.get(x_var.as_tensor()).expect("no gradient reaches the input");
-    compare("input", x_grad, |i, h| {
-        let mut v = x_values.clone();
+/// Check a built layer for input shape `input_shape` on 3 samples: its gradients against
+/// finite differences, and both backends against each other (the device backend on the CPU).
+pub fn check_layer(layer: &impl Layer, input_shape: &[usize]) {
+    check_layer_with(layer, input_shape, None)
+}
+
+/// [`check_layer`] with fixed `drawn` values (dropout's factors).
+pub fn check_layer_with(layer: &impl Layer, input_shape: &[usize], drawn: Option<&[f32]>) {
+    let n = 3;
+    let x = keras_batch(n, input_shape);
+    let host = run(&Host::new(), layer, &x, n, drawn, None);
+    let r: Vec<f32> = (0..host.y.len())
+        .map(|i| ((i * 37 + 11) % 17) as f32 / 8.0 - 1.0)
+        .collect();
+    let host = run(&Host::new(), layer, &x, n, drawn, Some(&r));
+
+    compare("input", &host.dx, |i, h| {
+        let mut v = x.clone();
         v[i] += h;
-        loss(layer, &Tensor::from_vec(v, x.dims(), x.device()).unwrap(), &r)
+        loss(layer, &v, n, drawn, &r)
     });
-
-    for weight in layer.weights().into_iter().filter(|w| w.trainable) {
-        let original = weight.var.as_tensor().copy().unwrap();
+    let trainable: Vec<_> = layer.weights().into_iter().filter(|w| w.trainable).collect();
+    assert_eq!(host.dw.len(), trainable.len(), "one gradient per trainable weight");
+    for (weight, analytic) in trainable.iter().zip(&host.dw) {
+        let original = weight.param.get();
         let values = original.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let grad = grads.get(weight.var.as_tensor()).expect("no gradient reaches a weight");
-        compare(weight.name, grad, |i, h| {
+        compare(weight.name, analytic, |i, h| {
             let mut v = values.clone();
             v[i] += h;
             weight
-                .var
-                .set(&Tensor::from_vec(v, original.dims(), original.device()).unwrap())
-                .unwrap();
-            let l = loss(layer, &x, &r);
-            weight.var.set(&original).unwrap();
+                .param
+                .set(Tensor::from_vec(v, original.dims(), &Device::Cpu).unwrap());
+            let l = loss(layer, &x, n, drawn, &r);
+            weight.param.set(original.clone());
             l
         });
     }
-}
 
-/// Keras' padding before the first pixel, computed straight from its definition.
-fn keras_pad_before(input: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding) -> (usize, usize) {
-    let covered = (kernel - 1) * dilation + 1;
-    match padding {
-        Padding::Valid => (0, (input - covered) / stride + 1),
-        Padding::Same => {
-            let out = input.div_ceil(stride);
-            let total = ((out - 1) * stride + covered).saturating_sub(input);
-            (total / 2, out)
-        }
+    let device = run(&OnDevice::new(&Device::Cpu), layer, &x, n, drawn, Some(&r));
+    assert_close("device backend: output", &device.y, &host.y);
+    assert_close("device backend: input gradient", &device.dx, &host.dx);
+    for (d, h) in device.dw.iter().zip(&host.dw) {
+        assert_close("device backend: weight gradient", d, h);
     }
-}
-
-/// A convolution written as four nested loops over a plain `Vec`, for comparison.
-pub fn reference_conv2d(layer: &super::Conv2D, x: &Tensor) -> Tensor {
-    let weights = layer.weights();
-    let kernel = weights[0].var.as_tensor();
-    let (filters, channels, kr, kc) = kernel.dims4().unwrap();
-    let k = kernel.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let bias = match weights.get(1) {
-        Some(b) => b.var.as_tensor().to_vec1::<f32>().unwrap(),
-        None => vec![0.0; filters],
-    };
-    let (n, _, rows, cols) = x.dims4().unwrap();
-    let xs = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let (stride, dilation, padding) = layer_settings(layer);
-    let (pr, out_r) = keras_pad_before(rows, kr, stride.0, dilation, padding);
-    let (pc, out_c) = keras_pad_before(cols, kc, stride.1, dilation, padding);
-    let mut out = vec![0f32; n * filters * out_r * out_c];
-    for b in 0..n {
-        for f in 0..filters {
-            for i in 0..out_r {
-                for j in 0..out_c {
-                    let mut sum = bias[f];
-                    for c in 0..channels {
-                        for u in 0..kr {
-                            for v in 0..kc {
-                                let r = (i * stride.0 + u * dilation) as isize - pr as isize;
-                                let s = (j * stride.1 + v * dilation) as isize - pc as isize;
-                                if r >= 0 && s >= 0 && (r as usize) < rows && (s as usize) < cols {
-                                    let xv = xs[((b * channels + c) * rows + r as usize) * cols + s as usize];
-                                    sum += xv * k[((f * channels + c) * kr + u) * kc + v];
-                                }
-                            }
-                        }
-                    }
-                    out[((b * filters + f) * out_r + i) * out_c + j] = sum;
-                }
-            }
-        }
-    }
-    Tensor::from_vec(out, (n, filters, out_r, out_c), x.device()).unwrap()
-}
-
-fn layer_settings(layer: &super::Conv2D) -> ((usize, usize), usize, Padding) {
-    let s = layer.settings();
-    ((s.0.rows, s.0.cols), s.1.rows, s.2)
-}
-
-/// Max pooling written as loops: the largest value of each window (padding never wins).
-pub fn reference_pool(
-    x: &Tensor,
-    pool: (usize, usize),
-    stride: (usize, usize),
-    padding: Padding,
-    average: bool,
-) -> Tensor {
-    let (n, channels, rows, cols) = x.dims4().unwrap();
-    let xs = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let (pr, out_r) = keras_pad_before(rows, pool.0, stride.0, 1, padding);
-    let (pc, out_c) = keras_pad_before(cols, pool.1, stride.1, 1, padding);
-    let mut out = Vec::with_capacity(n * channels * out_r * out_c);
-    for b in 0..n {
-        for c in 0..channels {
-            for i in 0..out_r {
-                for j in 0..out_c {
-                    let mut values = Vec::new();
-                    for u in 0..pool.0 {
-                        for v in 0..pool.1 {
-                            let r = (i * stride.0 + u) as isize - pr as isize;
-                            let s = (j * stride.1 + v) as isize - pc as isize;
-                            if r >= 0 && s >= 0 && (r as usize) < rows && (s as usize) < cols {
-                                values.push(xs[((b * channels + c) * rows + r as usize) * cols + s as usize]);
-                            }
-                        }
-                    }
-                    out.push(match average {
-                        true => values.iter().sum::<f32>() / values.len() as f32,
-                        false => values.iter().cloned().fold(f32::MIN, f32::max),
-                    });
-                }
-            }
-        }
-    }
-    Tensor::from_vec(out, (n, channels, out_r, out_c), x.device()).unwrap()
 }

@@ -2,11 +2,16 @@
 //!
 //! Pooling shrinks feature maps (2×2 windows halve rows and columns), which cuts the
 //! computation of later layers and makes the network tolerate small shifts. It has no
-//! weights. In training, the gradient of each output flows back to the one input pixel
-//! that won its window — and to nothing else.
+//! weights.
 //!
-//! candle's own `max_pool2d` is not used: its gradient is wrong (it divides by the window
-//! size and misplaces gradients when the size does not divide, e.g. 11×11 → 5×5).
+//! # Forward and backward
+//! ```text
+//! forward:   y[window, c] = max over the window's pixels p of x[p, c]   (remember the winner p*)
+//! backward:  dx[p*, c] += dy[window, c]; every other pixel of the window gets 0
+//! ```
+//! Only the winner influenced the output, so only the winner gets its gradient — the
+//! whole gradient. (candle's own `max_pool2d` is not used: its gradient divides by the
+//! window size and misplaces gradients when the size does not divide, e.g. 11×11 → 5×5.)
 //!
 //! # Shapes
 //! - input: `(batch, rows, cols, channels)`
@@ -20,12 +25,12 @@
 //! assert_eq!(model.output_shape(), vec![50, 50, 15]);
 //! ```
 
-use super::max_pool_op::{MaxPoolCpu, MaxPoolOp};
-use super::windows::gather_windows;
-use super::{expect_images, expect_positive, Layer, Size2};
-use crate::padding::{AxisWindows, Padding};
+use super::{expect_images, expect_positive, Gradients, Kept, Layer, Needs, Pass, Size2};
+use crate::backend::Backend;
+use crate::choice::Choice;
+use crate::padding::{AxisWindows, Geometry, Padding};
 use crate::{bail, Result};
-use candle_core::{Device, Tensor, D};
+use candle_core::Device;
 
 /// Max pooling, as Keras' `MaxPooling2D` / `MaxPool2D`.
 #[derive(Clone)]
@@ -33,13 +38,13 @@ pub struct MaxPool2D {
     pub(super) window: PoolWindow,
 }
 
-/// What pooling layers share: window size, strides, padding, and the plan made at build.
+/// What pooling layers share: window size, strides, padding, and the geometry planned at build.
 #[derive(Clone)]
 pub(super) struct PoolWindow {
     pub pool_size: Size2,
     pub strides: Option<Size2>,
-    pub padding: String,
-    pub plan: Option<(AxisWindows, AxisWindows)>,
+    pub padding: Choice<Padding>,
+    pub geometry: Option<Geometry>,
 }
 
 impl PoolWindow {
@@ -47,8 +52,8 @@ impl PoolWindow {
         PoolWindow {
             pool_size,
             strides: None,
-            padding: "valid".into(),
-            plan: None,
+            padding: Choice::Value(Padding::Valid),
+            geometry: None,
         }
     }
 
@@ -61,7 +66,7 @@ impl PoolWindow {
         let (rows, cols, channels) = expect_images(name, kind, input_shape)?;
         expect_positive(name, "pool size", self.pool_size)?;
         expect_positive(name, "strides", self.strides())?;
-        let padding: Padding = self.padding.parse().map_err(|e: crate::Error| e.context(name))?;
+        let padding = self.padding.resolve(name)?;
         let (p, s) = (self.pool_size, self.strides());
         let row_plan = AxisWindows::plan(rows, p.rows, s.rows, 1, padding);
         let col_plan = AxisWindows::plan(cols, p.cols, s.cols, 1, padding);
@@ -70,16 +75,19 @@ impl PoolWindow {
                 "{name}: pool {p} is larger than its input {rows}×{cols}; hint: use a smaller pool size, .padding(\"same\"), or remove a pooling layer before this one"
             );
         };
-        self.plan = Some((row_plan, col_plan));
+        self.geometry = Some(Geometry::new(
+            (rows, cols, channels),
+            (p.rows, p.cols),
+            (s.rows, s.cols),
+            1,
+            &row_plan,
+            &col_plan,
+        ));
         Ok(vec![row_plan.output, col_plan.output, channels])
     }
 
-    /// The windows of `x`, `(batch, channels, out_rows, out_cols, pool_rows·pool_cols)`.
-    pub fn windows(&self, kind: &str, x: &Tensor, pad_value: f32) -> Result<Tensor> {
-        let Some((rows, cols)) = &self.plan else {
-            return Err(super::not_built(kind));
-        };
-        gather_windows(x, self.pool_size, self.strides(), rows, cols, pad_value)
+    pub fn geometry(&self, kind: &str) -> Result<&Geometry> {
+        self.geometry.as_ref().ok_or_else(|| super::not_built(kind))
     }
 }
 
@@ -97,30 +105,10 @@ impl MaxPool2D {
         self
     }
 
-    /// `"valid"` (default) or `"same"`; padded pixels never win a window.
-    pub fn padding(mut self, padding: &str) -> Self {
+    /// `"valid"` (default) or `"same"` (or a [`Padding`]); padded pixels never win a window.
+    pub fn padding(mut self, padding: impl Into<Choice<Padding>>) -> Self {
         self.window.padding = padding.into();
         self
-    }
-
-    /// Pool size, strides and the window plan, for the CPU training step (`crate::cpu`);
-    /// `None` before the layer is built.
-    pub(crate) fn parts(&self) -> Option<(Size2, Size2, AxisWindows, AxisWindows)> {
-        let (rows, cols) = self.window.plan?;
-        Some((self.window.pool_size, self.window.strides(), rows, cols))
-    }
-}
-
-impl MaxPool2D {
-    /// Max pooling from candle's differentiable operations, on any device: the windows
-    /// stacked along a new axis, and each window's winner picked by index — so its
-    /// gradient goes to that one pixel only (a max over the axis would share it between
-    /// tied pixels).
-    fn generic(&self, x: &Tensor) -> Result<Tensor> {
-        // Padding uses the lowest float, so it never wins against a real pixel.
-        let windows = self.window.windows("MaxPool2D", x, f32::MIN)?;
-        let winner = windows.argmax_keepdim(D::Minus1)?;
-        Ok(windows.gather(&winner, D::Minus1)?.squeeze(D::Minus1)?)
     }
 }
 
@@ -137,71 +125,85 @@ impl Layer for MaxPool2D {
         self.window.build(name, "MaxPool2D", input_shape)
     }
 
-    fn pre_activation(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        match (
-            &self.window.plan,
-            x.device().is_cpu() && x.dtype() == candle_core::DType::F32,
-        ) {
-            (Some((rows, cols)), true) => {
-                let window = MaxPoolCpu {
-                    pool: self.window.pool_size,
-                    strides: self.window.strides(),
-                    rows: *rows,
-                    cols: *cols,
-                };
-                Ok(x.contiguous()?.apply_op1(MaxPoolOp {
-                    window,
-                    winners: Default::default(),
-                })?)
-            }
-            _ => self.generic(x),
-        }
+    fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {
+        let g = self.window.geometry("MaxPool2D")?;
+        let (y, winners) = pass.backend.max_pool(g, x, pass.n)?;
+        Ok((y, Kept::Winners(winners)))
+    }
+
+    fn backward<B: Backend>(
+        &self,
+        pass: &Pass<B>,
+        _io: (&B::Buf, &B::Buf),
+        kept: Kept<B>,
+        dy: B::Buf,
+        needs: Needs,
+    ) -> Result<Gradients<B>> {
+        let g = self.window.geometry("MaxPool2D")?;
+        let Kept::Winners(winners) = kept else {
+            bail!("MaxPool2D: the backward pass needs the winners kept by the forward pass");
+        };
+        let dx = match needs.input {
+            true => Some(pass.backend.max_pool_backward(g, &winners, &dy, pass.n)?),
+            false => None,
+        };
+        Ok(Gradients::input_only(dx))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::layers::gradient_check::{check_layer_gradients, reference_pool};
+    use crate::layers::gradient_check::{check_layer, keras_batch, outputs};
 
-    fn built(layer: MaxPool2D, input: &[usize]) -> (MaxPool2D, Vec<usize>) {
-        let mut layer = layer;
-        let out = layer.build("max_pool2d", input, &Device::Cpu).unwrap();
-        (layer, out)
+    /// Pooling written as loops over the definition: the largest (or mean) real pixel of each window.
+    pub(crate) fn reference_pool(g: &Geometry, x: &[f32], n: usize, average: bool) -> Vec<f32> {
+        let mut out = Vec::new();
+        for s in 0..n {
+            for i in 0..g.out_rows {
+                for j in 0..g.out_cols {
+                    for c in 0..g.channels {
+                        let values: Vec<f32> = (0..g.kernel_rows)
+                            .flat_map(|u| (0..g.kernel_cols).map(move |v| (u, v)))
+                            .filter_map(|(u, v)| g.input_pixel(i, j, u, v))
+                            .map(|p| x[(s * g.in_pixels() + p) * g.channels + c])
+                            .collect();
+                        out.push(match average {
+                            true => values.iter().sum::<f32>() / values.len() as f32,
+                            false => values.iter().cloned().fold(f32::MIN, f32::max),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn pool_settings() -> Vec<(PoolWindow, Vec<usize>)> {
+        let window = |pool: usize, strides: Option<usize>, padding: Padding| PoolWindow {
+            pool_size: pool.into(),
+            strides: strides.map(Size2::from),
+            padding: Choice::Value(padding),
+            geometry: None,
+        };
+        vec![
+            (window(2, None, Padding::Valid), vec![11, 11, 3]),
+            (window(3, Some(2), Padding::Same), vec![7, 8, 2]),
+            (window(2, Some(1), Padding::Valid), vec![5, 6, 1]),
+            (window(2, None, Padding::Same), vec![5, 5, 2]),
+        ]
     }
 
     #[test]
     fn output_matches_a_plain_loop() {
-        let cases = [
-            (MaxPool2D::new(2), vec![11, 11, 3], (2, 2), (2, 2), Padding::Valid),
-            (
-                MaxPool2D::new(3).strides(2).padding("same"),
-                vec![7, 8, 2],
-                (3, 3),
-                (2, 2),
-                Padding::Same,
-            ),
-            (
-                MaxPool2D::new((2, 3)).strides(1),
-                vec![5, 6, 1],
-                (2, 3),
-                (1, 1),
-                Padding::Valid,
-            ),
-            (
-                MaxPool2D::new(2).padding("same"),
-                vec![5, 5, 2],
-                (2, 2),
-                (2, 2),
-                Padding::Same,
-            ),
-        ];
-        for (layer, input, pool, stride, padding) in cases {
-            let (layer, out) = built(layer, &input);
-            let x = crate::testing::random_batch(2, &input);
-            let got = layer.forward(&x, false).unwrap();
-            assert_eq!(got.dims()[2..], out[..2]);
-            crate::testing::assert_close(&got, &reference_pool(&x, pool, stride, padding, false), 0.0);
+        for (window, input) in pool_settings() {
+            let mut layer = MaxPool2D { window };
+            let out = layer.build("max_pool2d", &input, &Device::Cpu).unwrap();
+            let x = keras_batch(2, &input);
+            let got = outputs(&layer, &x, 2);
+            assert_eq!(got.len(), 2 * out.iter().product::<usize>());
+            let want = reference_pool(layer.window.geometry.as_ref().unwrap(), &x, 2, false);
+            assert_eq!(got, want);
         }
     }
 
@@ -209,36 +211,20 @@ mod tests {
     fn gradients_go_to_the_winner_even_when_the_size_does_not_divide() {
         // 11×11 → 5×5 as in the seed convnet: the last row and column get no gradient,
         // each window's winner gets the whole gradient (not a quarter of it).
-        let (layer, out) = built(MaxPool2D::new(2), &[11, 11, 2]);
-        assert_eq!(out, vec![5, 5, 2]);
-        check_layer_gradients(&layer, &[11, 11, 2]);
-        let (layer, _) = built(MaxPool2D::new(3).strides(2).padding("same"), &[7, 6, 1]);
-        check_layer_gradients(&layer, &[7, 6, 1]);
-    }
-
-    #[test]
-    fn the_cpu_kernel_matches_the_generic_path_forward_and_backward() {
-        use candle_core::Var;
-        for (layer, input) in [
-            (MaxPool2D::new(2), vec![11, 11, 3]),
-            (MaxPool2D::new(3).strides(2).padding("same"), vec![7, 8, 2]),
-            (MaxPool2D::new((2, 3)).strides(1), vec![5, 6, 1]),
-        ] {
-            let (layer, _) = built(layer, &input);
-            let x = Var::from_tensor(&crate::testing::random_batch(2, &input)).unwrap();
-            let fast = layer.forward(x.as_tensor(), true).unwrap();
-            let slow = layer.generic(x.as_tensor()).unwrap();
-            crate::testing::assert_close(&fast, &slow, 0.0);
-            let r =
-                crate::testing::random_batch(2, &[fast.dim(2).unwrap(), fast.dim(3).unwrap(), fast.dim(1).unwrap()]);
-            let g_fast = fast.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
-            let g_slow = slow.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
-            crate::testing::assert_close(
-                g_fast.get(x.as_tensor()).unwrap(),
-                g_slow.get(x.as_tensor()).unwrap(),
-                0.0,
-            );
+        for (window, input) in pool_settings() {
+            let mut layer = MaxPool2D { window };
+            layer.build("max_pool2d", &input, &Device::Cpu).unwrap();
+            check_layer(&layer, &input);
         }
+        let mut layer = MaxPool2D::new(2);
+        assert_eq!(
+            layer.build("max_pool2d", &[11, 11, 1], &Device::Cpu).unwrap(),
+            vec![5, 5, 1]
+        );
+        let x = keras_batch(1, &[11, 11, 1]);
+        let (_, dx, _) = crate::layers::gradient_check::host_gradients(&layer, &x, 1, &[1.0; 25]);
+        assert_eq!(dx.iter().filter(|&&d| d == 1.0).count(), 25);
+        assert!(dx[110..].iter().all(|&d| d == 0.0), "the last row reaches no window");
     }
 
     #[test]

@@ -1,32 +1,38 @@
 //! The building blocks of a model, one file per layer, named as in Keras.
 //!
-//! Every layer implements [`Layer`]. A layer is created with its settings
-//! (`Conv2D::new(32, 3).activation("relu")`), then [`crate::Sequential::add`] *builds* it:
-//! the model hands it the shape coming out of the previous layer, the layer checks it,
-//! creates its weights and answers with its own output shape. Nobody computes "576" by
-//! hand. Shapes exchanged between layers are Keras shapes without the batch axis:
-//! `(rows, cols, channels)` for images, `(features,)` for flat vectors.
+//! Each file holds everything about its layer: the settings a learner chooses, the shape
+//! inference that runs when the layer is added to a model (`build`: the model hands it the
+//! shape coming out of the previous layer, the layer checks it, creates its weights and
+//! answers with its own output shape — nobody computes "576" by hand), and the maths of
+//! its forward and backward passes, written with the array operations of
+//! [`crate::backend`]. Its tests sit at the bottom: the forward pass against a plain loop,
+//! the backward pass against finite differences and against candle's automatic
+//! differentiation of the same function.
+//!
+//! Shapes exchanged between layers are Keras shapes without the batch axis:
+//! `(rows, cols, channels)` for images, `(features,)` for flat vectors. Data is
+//! channels-last throughout, as in Keras.
+//!
+//! ## Backpropagation in one paragraph
+//! Training needs, for every weight, how much the loss changes when the weight changes:
+//! its gradient. The chain rule gives it layer by layer, from the last to the first: a
+//! layer that computes `y = f(x, w)` receives `dy` (the gradient of the loss at its
+//! output) and returns `dx = dy · ∂f/∂x` for the layer before it, and `dw = dy · ∂f/∂w`
+//! for the optimizer. Each layer's `backward` below is exactly that.
 
-mod any_layer;
 mod avg_pool2d;
 mod batch_normalization;
-mod bias_op;
 mod conv2d;
-mod conv_op;
 mod dense;
 mod dropout;
 mod flatten;
 mod max_pool2d;
-mod max_pool_op;
 mod param;
 mod spec;
-mod windows;
 
-pub use any_layer::AnyLayer;
 pub use avg_pool2d::AvgPool2D;
 pub use batch_normalization::BatchNormalization;
 pub use conv2d::Conv2D;
-pub(crate) use conv2d::ConvParts;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
@@ -35,79 +41,300 @@ pub use param::Param;
 pub use spec::{InputShape, LayerSpec, Size2, WithInputShape};
 
 use crate::arrays::keras_shape;
+use crate::backend::Backend;
 use crate::{Activation, Result};
-use candle_core::{Device, Tensor, Var};
-
-impl Weight {
-    /// A weight list entry for `param`.
-    pub fn new(name: &'static str, param: &Param, trainable: bool, keras_axes: Option<[usize; 4]>) -> Self {
-        Weight {
-            name,
-            var: param.var(),
-            param: param.clone(),
-            trainable,
-            keras_axes,
-        }
-    }
-}
+use candle_core::Device;
 
 /// One array of a layer's weights.
 #[derive(Clone, Debug)]
 pub struct Weight {
     /// The Keras name: `kernel`, `bias`, `gamma`, `beta`, `moving_mean`, `moving_variance`.
     pub name: &'static str,
-    /// The values, in the layer's internal layout (the slot's variable when this list was made).
-    pub var: Var,
-    /// The shared slot holding the variable.
+    /// The values, Keras order (a conv kernel is `(rows, cols, in channels, filters)`).
     pub param: Param,
     /// Whether the optimizer changes it (batch norm's moving statistics are not trained).
     pub trainable: bool,
-    /// The axis order that turns the internal layout into Keras' layout, when they differ
-    /// (a conv kernel is stored `(filters, in channels, rows, cols)` for candle and shown
-    /// `(rows, cols, in channels, filters)` as in Keras).
-    pub keras_axes: Option<[usize; 4]>,
 }
 
-/// A layer of a [`crate::Sequential`] model.
-///
-/// Tensors passed to `forward` are batches in the internal layout:
-/// `(batch, channels, rows, cols)` for images, `(batch, features)` for flat vectors.
-pub trait Layer: Send + Sync {
+impl Weight {
+    pub(crate) fn new(name: &'static str, param: &Param, trainable: bool) -> Self {
+        Weight {
+            name,
+            param: param.clone(),
+            trainable,
+        }
+    }
+}
+
+/// What a layer's forward or backward pass receives besides its input.
+pub(crate) struct Pass<'a, B: Backend> {
+    pub backend: &'a B,
+    /// Samples in this piece of the batch.
+    pub n: usize,
+    /// Training (dropout drops, batch norm uses the batch's statistics) or inference.
+    pub train: bool,
+    /// The layer's weights for this step, in the order of [`Layer::weights`].
+    pub weights: &'a [B::Buf],
+    /// This piece's share of what the layer drew for the step ([`Layer::draw`]).
+    pub drawn: Option<&'a [f32]>,
+    /// Sums over the whole batch for the forward pass, when the layer asked for them
+    /// ([`Layer::batch_sums`]); the backward pass sees them too.
+    pub sums: Option<&'a [f64]>,
+    /// Sums over the whole batch for the backward pass.
+    pub grad_sums: Option<&'a [f64]>,
+    /// This piece's own share of `grad_sums`.
+    pub grad_share: Option<&'a [f64]>,
+    /// Leave the activation out: the last layer hands its scores to the loss, which
+    /// combines softmax (or sigmoid) and the log in one numerically stable step.
+    pub scores_only: bool,
+}
+
+impl<B: Backend> Pass<'_, B> {
+    /// The activation this pass applies.
+    pub fn activation(&self, activation: Activation) -> Activation {
+        if self.scores_only {
+            Activation::Linear
+        } else {
+            activation
+        }
+    }
+}
+
+/// What a forward pass keeps for the backward pass.
+pub(crate) enum Kept<B: Backend> {
+    Nothing,
+    /// Values, e.g. a convolution's windows.
+    Values(B::Buf),
+    /// Max pooling's winners.
+    Winners(B::Index),
+}
+
+/// Which gradients a backward pass must produce.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Needs {
+    /// The gradient at the input: some earlier layer is trained.
+    pub input: bool,
+    /// The gradients of the weights: this layer is trained.
+    pub weights: bool,
+}
+
+/// What a backward pass produces.
+pub(crate) struct Gradients<B: Backend> {
+    /// The gradient of the loss at the layer's input (when [`Needs::input`]).
+    pub input: Option<B::Buf>,
+    /// The gradients of the trainable weights, in the order of [`Layer::weights`] (when
+    /// [`Needs::weights`]).
+    pub weights: Vec<B::Buf>,
+}
+
+impl<B: Backend> Gradients<B> {
+    pub fn input_only(input: Option<B::Buf>) -> Self {
+        Gradients {
+            input,
+            weights: Vec::new(),
+        }
+    }
+}
+
+/// The batch sums a layer asks for (batch normalization).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SumsFor {
+    Forward,
+    Backward,
+}
+
+/// What every layer implements. `forward` and `backward` are the layer's maths.
+pub(crate) trait Layer {
     /// The Keras class name shown by `summary()`, e.g. `Conv2D`.
     fn type_name(&self) -> &'static str;
 
-    /// The start of automatic layer names, e.g. `conv2d` (then `conv2d_1`, `conv2d_2`, …).
+    /// The start of automatic layer names, e.g. `conv2d` (then `conv2d_1`, …).
     fn base_name(&self) -> &'static str;
 
     /// Check the input shape (Keras order, no batch axis), create the weights and return
     /// the output shape. `name` is the layer's name, for error messages.
     fn build(&mut self, name: &str, input_shape: &[usize], device: &Device) -> Result<Vec<usize>>;
 
-    /// The layer's output before its activation. `train` selects training behaviour
-    /// (dropout drops, batch norm uses batch statistics and updates its moving ones).
-    fn pre_activation(&self, x: &Tensor, train: bool) -> Result<Tensor>;
-
-    /// The activation applied after [`Layer::pre_activation`]; linear for layers without one.
-    fn activation(&self) -> Activation {
-        Activation::Linear
-    }
-
-    /// The layer's output: the activation of the pre-activation.
-    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        self.activation().apply(&self.pre_activation(x, train)?, 1)
-    }
-
     /// The layer's weights, in Keras' order (kernel before bias).
     fn weights(&self) -> Vec<Weight> {
         Vec::new()
     }
 
-    /// Settings that do not show in the output shape or the weights, as (name, value)
-    /// pairs — e.g. a dropout rate.
+    /// Settings that do not show in the output shape or the weights, as (name, value).
     fn config(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+
+    /// The activation applied to the layer's output (linear for layers without one).
+    fn activation(&self) -> Activation {
+        Activation::Linear
+    }
+
+    /// Multiply-adds of one sample's forward pass (for choosing how to run a batch).
+    fn work_per_sample(&self) -> usize {
+        0
+    }
+
+    /// The output for `pass.n` samples `x`, and what the backward pass needs.
+    fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)>;
+
+    /// From `dy`, the gradient of the loss at this layer's output `y` (for input `x`), the
+    /// gradients at its input and weights.
+    fn backward<B: Backend>(
+        &self,
+        pass: &Pass<B>,
+        io: (&B::Buf, &B::Buf),
+        kept: Kept<B>,
+        dy: B::Buf,
+        needs: Needs,
+    ) -> Result<Gradients<B>>;
+
+    /// Random values for a training step of `batch` samples (dropout's masks), drawn from
+    /// the model's generator in sample order; each piece of the batch gets its share.
+    fn draw(&self, _batch: usize) -> Option<Vec<f32>> {
+        None
+    }
+
+    /// Whether this layer needs sums over the whole batch before its `forward` or
+    /// `backward` (batch normalization in training).
+    fn needs_sums(&self, _when: SumsFor, _train: bool) -> bool {
+        false
+    }
+
+    /// This piece's share of those sums; the trainer adds the pieces' shares in order and
+    /// passes the totals as [`Pass::sums`] or [`Pass::grad_sums`]. For `Backward`, `dy` is
+    /// the gradient at the layer's output.
+    fn batch_sums<B: Backend>(
+        &self,
+        _when: SumsFor,
+        _pass: &Pass<B>,
+        _x: &B::Buf,
+        _dy: Option<&B::Buf>,
+    ) -> Result<Vec<f64>> {
+        Ok(Vec::new())
+    }
+
+    /// After a training step was applied, with the forward sums of the whole batch
+    /// (batch norm updates its moving statistics).
+    fn finish_step(&self, _forward_sums: &[f64]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether the layer runs in inference mode while frozen, even during `fit` (batch
+    /// norm, as in Keras: a frozen base keeps its moving statistics).
+    fn inference_when_frozen(&self) -> bool {
+        false
+    }
 }
+
+/// Any built-in layer, as one concrete type.
+///
+/// A model stores its layers in this enum rather than as trait objects because of evcxr:
+/// each notebook cell is compiled into its own library, with its own copy of this crate
+/// (and of its statics, such as the random generator of the model being trained). With an
+/// enum, the code of the cell that calls `fit` runs every layer.
+#[derive(Clone)]
+pub enum AnyLayer {
+    Conv2D(Conv2D),
+    MaxPool2D(MaxPool2D),
+    AvgPool2D(AvgPool2D),
+    Flatten(Flatten),
+    Dense(Dense),
+    Dropout(Dropout),
+    BatchNormalization(BatchNormalization),
+}
+
+/// `$body` with `$layer` bound to the layer inside an [`AnyLayer`].
+macro_rules! each_layer {
+    ($any:expr, $layer:ident => $body:expr) => {
+        match $any {
+            AnyLayer::Conv2D($layer) => $body,
+            AnyLayer::MaxPool2D($layer) => $body,
+            AnyLayer::AvgPool2D($layer) => $body,
+            AnyLayer::Flatten($layer) => $body,
+            AnyLayer::Dense($layer) => $body,
+            AnyLayer::Dropout($layer) => $body,
+            AnyLayer::BatchNormalization($layer) => $body,
+        }
+    };
+}
+
+impl Layer for AnyLayer {
+    fn type_name(&self) -> &'static str {
+        each_layer!(self, l => l.type_name())
+    }
+    fn base_name(&self) -> &'static str {
+        each_layer!(self, l => l.base_name())
+    }
+    fn build(&mut self, name: &str, input_shape: &[usize], device: &Device) -> Result<Vec<usize>> {
+        each_layer!(self, l => l.build(name, input_shape, device))
+    }
+    fn weights(&self) -> Vec<Weight> {
+        each_layer!(self, l => l.weights())
+    }
+    fn config(&self) -> Vec<(&'static str, String)> {
+        each_layer!(self, l => l.config())
+    }
+    fn activation(&self) -> Activation {
+        each_layer!(self, l => l.activation())
+    }
+    fn work_per_sample(&self) -> usize {
+        each_layer!(self, l => l.work_per_sample())
+    }
+    fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {
+        each_layer!(self, l => l.forward(pass, x))
+    }
+    fn backward<B: Backend>(
+        &self,
+        pass: &Pass<B>,
+        io: (&B::Buf, &B::Buf),
+        kept: Kept<B>,
+        dy: B::Buf,
+        needs: Needs,
+    ) -> Result<Gradients<B>> {
+        each_layer!(self, l => l.backward(pass, io, kept, dy, needs))
+    }
+    fn draw(&self, batch: usize) -> Option<Vec<f32>> {
+        each_layer!(self, l => l.draw(batch))
+    }
+    fn needs_sums(&self, when: SumsFor, train: bool) -> bool {
+        each_layer!(self, l => l.needs_sums(when, train))
+    }
+    fn batch_sums<B: Backend>(
+        &self,
+        when: SumsFor,
+        pass: &Pass<B>,
+        x: &B::Buf,
+        dy: Option<&B::Buf>,
+    ) -> Result<Vec<f64>> {
+        each_layer!(self, l => l.batch_sums(when, pass, x, dy))
+    }
+    fn finish_step(&self, forward_sums: &[f64]) -> Result<()> {
+        each_layer!(self, l => l.finish_step(forward_sums))
+    }
+    fn inference_when_frozen(&self) -> bool {
+        each_layer!(self, l => l.inference_when_frozen())
+    }
+}
+
+macro_rules! any_layer_from {
+    ($($kind:ident),*) => {$(
+        impl From<$kind> for AnyLayer {
+            fn from(layer: $kind) -> Self {
+                AnyLayer::$kind(layer)
+            }
+        }
+    )*};
+}
+any_layer_from!(
+    Conv2D,
+    MaxPool2D,
+    AvgPool2D,
+    Flatten,
+    Dense,
+    Dropout,
+    BatchNormalization
+);
 
 /// The error for an input of the wrong rank, shared by layers that take images.
 pub(crate) fn expect_images(name: &str, kind: &str, input_shape: &[usize]) -> Result<(usize, usize, usize)> {

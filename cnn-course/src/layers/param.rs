@@ -1,64 +1,38 @@
-//! A weight's storage: a shared slot holding a candle `Var`.
+//! A weight's storage: a shared slot holding a candle tensor, in Keras' layout.
 //!
-//! Why a slot and not the `Var` itself: in an evcxr notebook every cell is a separate
-//! library with its own copy of candle, and each copy numbers its tensors from 1. candle's
-//! backward pass tells tensors apart by those numbers, so a training step must not mix
-//! tensors numbered by different copies. Before training, `fit` re-creates every weight in
-//! its own copy ([`Param::rehome`]) — same values, fresh number — and because the slot is
-//! shared, every handle to the model (clones, layer handles) sees the new variable.
+//! The slot is shared by every handle to the model (its clones, the layer handles that
+//! `model.layers()` returns), as a Keras model's weights are: training through one
+//! handle changes what all of them see. The optimizer replaces the tensor after each step.
 
-use crate::Result;
-use candle_core::{Tensor, Var};
+use candle_core::Tensor;
 use std::sync::{Arc, RwLock};
 
-/// A shared, replaceable weight variable.
+/// A shared, replaceable weight tensor.
 #[derive(Clone, Debug)]
-pub struct Param(Arc<RwLock<Var>>);
+pub struct Param(Arc<RwLock<Tensor>>);
 
 impl Param {
-    pub fn new(var: Var) -> Self {
-        Param(Arc::new(RwLock::new(var)))
+    pub fn new(values: Tensor) -> Self {
+        Param(Arc::new(RwLock::new(values)))
     }
 
-    /// The current variable.
-    pub fn var(&self) -> Var {
+    /// The current values.
+    pub fn get(&self) -> Tensor {
         self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The current values, as a tensor that tracks gradients.
-    pub fn tensor(&self) -> Tensor {
-        self.var().as_tensor().clone()
+    /// Replace the values (same shape, checked by the callers).
+    pub fn set(&self, values: Tensor) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = values;
     }
 
-    /// Replace the variable by a new one with the same values, created by the code that
-    /// calls this (so by the notebook cell's own copy of candle).
-    pub fn rehome(&self) -> Result<()> {
-        let mut slot = self.0.write().unwrap_or_else(|p| p.into_inner());
-        let fresh = Var::from_tensor(&slot.as_tensor().copy()?)?;
-        *slot = fresh;
-        Ok(())
+    /// The shape, Keras order.
+    pub fn dims(&self) -> Vec<usize> {
+        self.get().dims().to_vec()
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use candle_core::Device;
-
-    #[test]
-    fn rehoming_keeps_the_values_gives_a_new_tensor_and_every_handle_sees_it() {
-        let param = Param::new(Var::new(&[1f32, 2.0, 3.0], &Device::Cpu).unwrap());
-        let handle = param.clone();
-        let before = param.tensor().id();
-        param.rehome().unwrap();
-        assert_ne!(handle.tensor().id(), before);
-        assert_eq!(handle.tensor().to_vec1::<f32>().unwrap(), vec![1.0, 2.0, 3.0]);
-        // Gradients reach the new variable.
-        let var = handle.var();
-        let grads = var.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
-        assert_eq!(
-            grads.get(var.as_tensor()).unwrap().to_vec1::<f32>().unwrap(),
-            vec![2.0, 4.0, 6.0]
-        );
+    /// Number of values.
+    pub fn elem_count(&self) -> usize {
+        self.get().elem_count()
     }
 }

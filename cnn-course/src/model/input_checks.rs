@@ -73,24 +73,30 @@ fn check_finite(x: &Tensor, what: &str) -> Result<()> {
 }
 
 /// Samples `x` (Keras layout) and their labels `y` as a caller such as `fit` or
-/// `evaluate` receives them: both on the model's device, checked, the labels as one-hot
-/// rows. `what` names the caller.
-pub(crate) fn samples_and_one_hot_labels(
+/// `evaluate` receives them, checked: the samples as a tensor, the labels as the rows the
+/// loss compares the outputs with (one-hot rows, or 0/1 per unit). `what` names the caller.
+pub(crate) fn samples_and_targets(
     model: &Sequential,
     loss: Loss,
     x: &impl IntoTensor,
     y: &impl IntoTensor,
     what: &str,
 ) -> Result<(Tensor, Tensor)> {
-    let x = x.to_tensor_on(model.device())?;
+    let x = x.to_tensor_on(&candle_core::Device::Cpu)?;
     check_inputs(model, &x, what)?;
-    let y = labels_to_one_hot(model, loss, x.dims()[0], &y.to_tensor_on(model.device())?, what)?;
+    let y = labels_to_targets(
+        model,
+        loss,
+        x.dims()[0],
+        &y.to_tensor_on(&candle_core::Device::Cpu)?,
+        what,
+    )?;
     Ok((x, y))
 }
 
 /// Check labels `y` against `x`'s sample count and the model's outputs, and turn them into
-/// one-hot rows (what the loss works with).
-pub(crate) fn labels_to_one_hot(
+/// the rows the loss compares the outputs with.
+pub(crate) fn labels_to_targets(
     model: &Sequential,
     loss: Loss,
     x_samples: usize,
@@ -111,11 +117,21 @@ pub(crate) fn labels_to_one_hot(
             full_shape(y.dims())
         );
     }
+    let values = y.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let per_row = values.len() / samples.max(1);
+    if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "{what}: the labels contain {} (first in row {}); hint: check how the labels were made — the inputs are fine",
+            values[at],
+            at / per_row.max(1)
+        );
+    }
+    let y = y.to_dtype(DType::F32)?;
     match loss {
         Loss::CategoricalCrossentropy => {
-            if y.rank() == 1 {
+            if y.rank() == 1 || y.dims() == [samples, 1] {
                 bail!(
-                    "{what}: categorical_crossentropy needs one-hot labels of shape ({samples}, {classes}), got class numbers of shape {}; hint: one-hot encode them with one_hot(...), or compile with \"sparse_categorical_crossentropy\"",
+                    "{what}: categorical_crossentropy needs one-hot labels of shape ({samples}, {classes}), got class numbers of shape {}; hint: one-hot encode them with to_categorical(...), or compile with \"sparse_categorical_crossentropy\"",
                     full_shape(y.dims())
                 );
             }
@@ -125,16 +141,19 @@ pub(crate) fn labels_to_one_hot(
                     full_shape(y.dims())
                 );
             }
-            Ok(y.to_dtype(DType::F32)?)
+            if let Some(bad) = values.iter().find(|&&v| v < 0.0) {
+                bail!("{what}: one-hot labels are 0s and 1s, found {bad}; hint: make them with to_categorical(...)");
+            }
+            Ok(y)
         }
         Loss::SparseCategoricalCrossentropy => {
-            if y.rank() != 1 {
+            // Class numbers, as (samples,) or — as Keras also accepts — (samples, 1).
+            if !(y.rank() == 1 || y.dims() == [samples, 1]) {
                 bail!(
                     "{what}: sparse_categorical_crossentropy needs class numbers of shape ({samples},), got {}; hint: for one-hot labels compile with \"categorical_crossentropy\"",
                     full_shape(y.dims())
                 );
             }
-            let values = y.to_dtype(DType::F32)?.to_vec1::<f32>()?;
             if let Some(bad) = values
                 .iter()
                 .find(|&&v| v < 0.0 || v >= classes as f32 || v.fract() != 0.0)
@@ -149,6 +168,21 @@ pub(crate) fn labels_to_one_hot(
                 one_hot[row * classes + class as usize] = 1.0;
             }
             Ok(Tensor::from_vec(one_hot, (samples, classes), y.device())?)
+        }
+        Loss::BinaryCrossentropy => {
+            let fits = y.dims() == [samples, classes] || (classes == 1 && y.rank() == 1);
+            if !fits {
+                bail!(
+                    "{what}: binary_crossentropy needs one 0/1 label per output unit, shape ({samples}, {classes}){}, got {}; hint: the model has {classes} sigmoid output{}",
+                    if classes == 1 { format!(" or ({samples},)") } else { String::new() },
+                    full_shape(y.dims()),
+                    if classes == 1 { "" } else { "s" }
+                );
+            }
+            if let Some(bad) = values.iter().find(|&&v| !(0.0..=1.0).contains(&v)) {
+                bail!("{what}: binary labels are 0 or 1 (or a probability in between), found {bad}; hint: for class numbers 0, 1, 2, … use a softmax output and \"sparse_categorical_crossentropy\"");
+            }
+            Ok(y.reshape((samples, classes))?)
         }
     }
 }

@@ -3,7 +3,6 @@
 use crate::arrays::{full_shape, to_array};
 use crate::layers::{AnyLayer, Layer, Weight};
 use crate::{bail, IntoTensor, Result};
-use candle_core::Tensor;
 use ndarray::ArrayD;
 
 /// A layer as it sits in a model (Keras' `model.layers[i]`).
@@ -58,7 +57,7 @@ impl ModelLayer {
 
     /// Number of weights, trainable or not.
     pub fn count_params(&self) -> usize {
-        self.layer.weights().iter().map(|w| w.var.elem_count()).sum()
+        self.layer.weights().iter().map(|w| w.param.elem_count()).sum()
     }
 
     pub(crate) fn weights(&self) -> Vec<Weight> {
@@ -69,7 +68,7 @@ impl ModelLayer {
     /// bias (filters,)]`, for Dense `[kernel (in, out), bias (out,)]`, for
     /// BatchNormalization `[gamma, beta, moving_mean, moving_variance]`.
     pub fn get_weights(&self) -> Result<Vec<ArrayD<f32>>> {
-        self.weights().iter().map(|w| to_array(&keras_order(w)?)).collect()
+        self.weights().iter().map(|w| to_array(&w.param.get())).collect()
     }
 
     /// Replace the weights with arrays of the shapes [`ModelLayer::get_weights`] returns.
@@ -87,7 +86,7 @@ impl ModelLayer {
         }
         let mut tensors = Vec::with_capacity(arrays.len());
         for (w, a) in weights.iter().zip(arrays) {
-            let want = keras_dims(w);
+            let want = w.param.dims();
             if a.shape() != want.as_slice() {
                 bail!(
                     "{}: {} should have shape {}, got {}; hint: start from layer.get_weights() and change values, not shapes",
@@ -97,47 +96,18 @@ impl ModelLayer {
                     full_shape(a.shape())
                 );
             }
-            tensors.push(a.to_tensor_on(w.var.device())?);
+            if a.iter().any(|v| !v.is_finite()) {
+                bail!(
+                    "{}: {} contains NaN or infinite values; hint: weights must be numbers — check how the array was computed",
+                    self.name,
+                    w.name
+                );
+            }
+            tensors.push(a.to_tensor_on(w.param.get().device())?);
         }
         for (w, t) in weights.iter().zip(tensors) {
-            set_from_keras_order(w, &t)?;
+            w.param.set(t);
         }
         Ok(())
     }
-}
-
-/// A weight's values in Keras order.
-pub(crate) fn keras_order(w: &Weight) -> Result<Tensor> {
-    let t = w.var.as_tensor();
-    Ok(match w.keras_axes {
-        Some(axes) => t.permute(axes)?.contiguous()?,
-        None => t.clone(),
-    })
-}
-
-/// A weight's shape in Keras order.
-pub(crate) fn keras_dims(w: &Weight) -> Vec<usize> {
-    let dims = w.var.dims();
-    match w.keras_axes {
-        Some(axes) => axes.iter().map(|&a| dims[a]).collect(),
-        None => dims.to_vec(),
-    }
-}
-
-/// Set a weight from values given in Keras order (shape already checked).
-pub(crate) fn set_from_keras_order(w: &Weight, values: &Tensor) -> Result<()> {
-    let internal = match w.keras_axes {
-        Some(axes) => {
-            // The inverse permutation: where each internal axis sits in Keras order.
-            let mut inverse = [0; 4];
-            for (keras_axis, &internal_axis) in axes.iter().enumerate() {
-                inverse[internal_axis] = keras_axis;
-            }
-            values.permute(inverse)?.contiguous()?
-        }
-        None => values.clone(),
-    };
-    w.var
-        .set(&internal.to_dtype(w.var.dtype())?.to_device(w.var.device())?)?;
-    Ok(())
 }

@@ -13,27 +13,40 @@
 use super::model_layer::ModelLayer;
 use super::summary::Summary;
 use crate::arrays::keras_shape;
-use crate::cpu::CpuTrainer;
 use crate::layers::{Layer, LayerSpec};
 use crate::training::compile::Compiled;
-use crate::{bail, default_device, Activation, Error, Result};
-use candle_core::{Device, Tensor, Var};
+use crate::{bail, default_device, Error, Result};
+use candle_core::Device;
 use rand::rngs::StdRng;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A model made of layers applied one after the other, as Keras' `Sequential`.
 ///
 /// Cloning is cheap and the clone *shares* the weights (like a second handle to the same
-/// Keras model): training one trains both. Build a new model for independent weights.
+/// Keras model): training one trains both, and only one of them can train at a time.
+/// Build a new model for independent weights.
 #[derive(Clone)]
 pub struct Sequential {
     name: String,
     device: Device,
     layers: Vec<ModelLayer>,
     pub(crate) compiled: Option<Compiled>,
-    /// The model's own random generator, seeded from the crate's when the model is made:
-    /// initial weights, shuffling and dropout masks come from it (see [`crate::rng`]).
-    pub(crate) generator: Arc<Mutex<StdRng>>,
+    /// The model's own random generator, seeded from the crate's when the first layer is
+    /// added (so `set_seed` may come before or after `Sequential::new()`): initial
+    /// weights, shuffling and dropout masks come from it (see [`crate::rng`]).
+    generator: Arc<Mutex<Option<Arc<Mutex<StdRng>>>>>,
+    /// Set while `fit` runs on this model or a clone of it.
+    pub(crate) training: Arc<AtomicBool>,
+}
+
+/// While alive, marks a model as training; see [`Sequential::start_training`].
+pub(crate) struct Training(Arc<AtomicBool>);
+
+impl Drop for Training {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Default for Sequential {
@@ -56,8 +69,26 @@ impl Sequential {
             device,
             layers: Vec::new(),
             compiled: None,
-            generator: crate::rng::fork(),
+            generator: Arc::new(Mutex::new(None)),
+            training: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The model's random generator, seeded from the crate's on first use.
+    pub(crate) fn generator(&self) -> Arc<Mutex<StdRng>> {
+        let mut slot = self.generator.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert_with(crate::rng::fork).clone()
+    }
+
+    /// Mark the model (and its clones) as training until the guard is dropped; an error
+    /// when a fit is already running on it — the two would overwrite each other's updates.
+    pub(crate) fn start_training(&self, what: &str) -> Result<Training> {
+        if self.training.swap(true, Ordering::SeqCst) {
+            bail!(
+                "{what}: this model (or a clone of it, which shares its weights) is already training; hint: wait for the other fit to finish, or build a separate model to train independently"
+            );
+        }
+        Ok(Training(self.training.clone()))
     }
 
     /// Add a layer on top. The first layer needs `.input_shape(…)`; every later one infers
@@ -106,7 +137,7 @@ impl Sequential {
                 inferred
             }
         };
-        let output = crate::rng::using(&self.generator, || layer.build(&name, &input, &self.device))?;
+        let output = crate::rng::using(&self.generator(), || layer.build(&name, &input, &self.device))?;
         self.layers.push(ModelLayer {
             name,
             layer,
@@ -193,7 +224,8 @@ impl Sequential {
             device: self.device.clone(),
             layers: self.layers[..count].to_vec(),
             compiled: None,
-            generator: crate::rng::fork(),
+            generator: Arc::new(Mutex::new(None)),
+            training: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -220,64 +252,5 @@ impl Sequential {
     /// The layers without copying, for the crate's own loops.
     pub(crate) fn layer_slice(&self) -> &[ModelLayer] {
         &self.layers
-    }
-
-    /// The weights the optimizer updates, by name: trainable weights of trainable layers.
-    pub(crate) fn trainable_vars(&self) -> Vec<(String, Var)> {
-        self.layers
-            .iter()
-            .filter(|l| l.trainable)
-            .flat_map(|l| {
-                l.weights()
-                    .into_iter()
-                    .map(move |w| (format!("{}/{}", l.name, w.name), w))
-            })
-            .filter(|(_, w)| w.trainable)
-            .map(|(name, w)| (name, w.var))
-            .collect()
-    }
-
-    /// Run a batch (internal layout) through every layer. Returns the last layer's output
-    /// *before* its activation, and that activation: the loss works from these for
-    /// numerical stability (softmax and log are combined). Through candle's operations:
-    /// differentiable, on any device.
-    pub(crate) fn graph_forward_to_logits(&self, x: &Tensor, train: bool) -> Result<(Tensor, Activation)> {
-        let Some((last, rest)) = self.layers.split_last() else {
-            bail!(
-                "{}: the model has no layers; hint: add some with model.add(...)",
-                self.name
-            );
-        };
-        let mut x = x.clone();
-        for layer in rest {
-            x = layer.layer.forward(&x, train).map_err(|e| e.context(&layer.name))?;
-        }
-        let z = last
-            .layer
-            .pre_activation(&x, train)
-            .map_err(|e| e.context(&last.name))?;
-        Ok((z, last.layer.activation()))
-    }
-
-    /// [`Self::graph_forward_to_logits`] for inference (no dropout, batch norm's moving
-    /// statistics), through the hand-written forward pass of [`crate::cpu`] when `cpu` is
-    /// this model's plan (same results, several times faster). Callers plan once and pass
-    /// the plan for every batch, so its buffers serve all of them.
-    pub(crate) fn inference_logits(&self, x: &Tensor, cpu: Option<&CpuTrainer>) -> Result<(Tensor, Activation)> {
-        match (cpu, self.layers.last()) {
-            (Some(cpu), Some(last)) => Ok((cpu.logits(x)?, last.layer.activation())),
-            _ => self.graph_forward_to_logits(x, false),
-        }
-    }
-
-    /// The output of every layer for a batch (internal layout), first to last.
-    pub(crate) fn forward_all(&self, x: &Tensor) -> Result<Vec<Tensor>> {
-        let mut outputs = Vec::with_capacity(self.layers.len());
-        let mut x = x.clone();
-        for layer in &self.layers {
-            x = layer.layer.forward(&x, false).map_err(|e| e.context(&layer.name))?;
-            outputs.push(x.clone());
-        }
-        Ok(outputs)
     }
 }

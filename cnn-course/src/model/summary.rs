@@ -46,8 +46,8 @@ impl Summary {
         for layer in model.layers() {
             for w in layer.weights() {
                 match w.trainable && layer.trainable() {
-                    true => trainable += w.var.elem_count(),
-                    false => frozen += w.var.elem_count(),
+                    true => trainable += w.param.elem_count(),
+                    false => frozen += w.param.elem_count(),
                 }
             }
             rows.push(SummaryRow {

@@ -5,7 +5,6 @@
 //! target, flushes it to disk and renames it over the target: a crash mid-save leaves the
 //! previous file intact. Loading checks every name and shape before changing anything.
 
-use super::model_layer::{keras_dims, keras_order, set_from_keras_order};
 use super::Sequential;
 use crate::arrays::full_shape;
 use crate::layers::Weight;
@@ -32,7 +31,7 @@ impl Sequential {
         let path = path.as_ref();
         let mut tensors = HashMap::new();
         for (name, w) in self.named_weights() {
-            tensors.insert(name, keras_order(&w)?.to_device(&Device::Cpu)?);
+            tensors.insert(name, w.param.get().to_device(&Device::Cpu)?);
         }
         crate::files::write_atomically(path, |temporary| {
             candle_core::safetensors::save(&tensors, temporary).map_err(|e| {
@@ -49,7 +48,9 @@ impl Sequential {
     pub fn load_weights(&self, path: impl AsRef<Path>) -> Result<()> {
         let stored = self.read_matching_weights(path.as_ref())?;
         for (name, w) in &self.named_weights() {
-            set_from_keras_order(w, &stored[name])?;
+            let device = w.param.get().device().clone();
+            w.param
+                .set(stored[name].to_dtype(candle_core::DType::F32)?.to_device(&device)?);
         }
         Ok(())
     }
@@ -73,7 +74,7 @@ impl Sequential {
         let expected = self.named_weights();
         let mut problems = Vec::new();
         for (name, w) in &expected {
-            let want = keras_dims(w);
+            let want = w.param.dims();
             match stored.get(name) {
                 None => problems.push(format!("  missing in the file: {name} {}", full_shape(&want))),
                 Some(t) if t.dims() != want.as_slice() => problems.push(format!(
@@ -107,19 +108,19 @@ impl Sequential {
         Ok(stored)
     }
 
-    /// A copy of every weight's current values (for restoring the best epoch).
-    pub(crate) fn snapshot(&self) -> Result<Vec<(Weight, Tensor)>> {
+    /// Every weight's current values (for restoring the best epoch). Tensors are never
+    /// changed in place — an update replaces them — so keeping them is a copy.
+    pub(crate) fn snapshot(&self) -> Vec<(Weight, Tensor)> {
         self.named_weights()
             .into_iter()
-            .map(|(_, w)| Ok((w.clone(), w.var.as_tensor().copy()?)))
+            .map(|(_, w)| (w.clone(), w.param.get()))
             .collect()
     }
 
     /// Put back values taken by [`Sequential::snapshot`].
-    pub(crate) fn restore(&self, snapshot: &[(Weight, Tensor)]) -> Result<()> {
+    pub(crate) fn restore(&self, snapshot: &[(Weight, Tensor)]) {
         for (w, values) in snapshot {
-            w.param.var().set(values)?;
+            w.param.set(values.clone());
         }
-        Ok(())
     }
 }

@@ -4,9 +4,7 @@
 //! `a ← ρ·a + (1−ρ)·g²`, `Δ = sqrt(d + ε) / sqrt(a + ε) · g`, `d ← ρ·d + (1−ρ)·Δ²`,
 //! `w ← w − lr · Δ` (Zeiler, 2012; Keras 3).
 
-use super::{mix, UpdateRule};
-use crate::Result;
-use candle_core::Tensor;
+use super::{Allowed, UpdateRule};
 
 /// Adadelta settings. Keras defaults: learning rate 0.001, ρ 0.95, ε 1e-7.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,6 +25,14 @@ impl Default for Adadelta {
 }
 
 impl UpdateRule for Adadelta {
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
+        vec![
+            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
+            ("rho", self.rho, Allowed::Fraction, 0.95),
+            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "adadelta"
     }
@@ -39,16 +45,24 @@ impl UpdateRule for Adadelta {
         self.learning_rate = learning_rate;
     }
 
-    fn initial_state(&self) -> Vec<f64> {
+    fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0] // accumulated squared gradients, accumulated squared updates
     }
 
-    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], _step: u64) -> Result<Tensor> {
-        let rms = |t: &Tensor| -> Result<Tensor> { Ok(t.affine(1.0, self.epsilon)?.sqrt()?) };
-        state[0] = mix(self.rho, &state[0], 1.0 - self.rho, &g.sqr()?)?;
-        let delta = rms(&state[1])?.div(&rms(&state[0])?)?.mul(g)?;
-        state[1] = mix(self.rho, &state[1], 1.0 - self.rho, &delta.sqr()?)?;
-        Ok(w.sub(&delta.affine(self.learning_rate, 0.0)?)?)
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+        crate::backend::vectorized(
+            #[inline(always)]
+            || {
+                let (lr, rho, eps) = (self.learning_rate as f32, self.rho as f32, self.epsilon as f32);
+                let [gradients, updates] = state else { return };
+                for (((w, &g), sg), su) in w.iter_mut().zip(g).zip(gradients.iter_mut()).zip(updates.iter_mut()) {
+                    *sg = rho * *sg + (1.0 - rho) * g * g;
+                    let delta = (*su + eps).sqrt() / (*sg + eps).sqrt() * g;
+                    *su = rho * *su + (1.0 - rho) * delta * delta;
+                    *w -= lr * delta;
+                }
+            },
+        )
     }
 }
 

@@ -2,9 +2,7 @@
 //!
 //! `a ← a + g²` (starting from 0.1), `w ← w − lr · g / sqrt(a + ε)`.
 
-use super::UpdateRule;
-use crate::Result;
-use candle_core::Tensor;
+use super::{Allowed, UpdateRule};
 
 /// Adagrad settings. Keras defaults: learning rate 0.001, initial accumulator 0.1, ε 1e-7.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,6 +23,19 @@ impl Default for Adagrad {
 }
 
 impl UpdateRule for Adagrad {
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
+        vec![
+            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
+            (
+                "initial_accumulator_value",
+                self.initial_accumulator_value,
+                Allowed::NonNegative,
+                0.1,
+            ),
+            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "adagrad"
     }
@@ -37,14 +48,21 @@ impl UpdateRule for Adagrad {
         self.learning_rate = learning_rate;
     }
 
-    fn initial_state(&self) -> Vec<f64> {
-        vec![self.initial_accumulator_value]
+    fn initial_state(&self) -> Vec<f32> {
+        vec![self.initial_accumulator_value as f32]
     }
 
-    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], _step: u64) -> Result<Tensor> {
-        state[0] = state[0].add(&g.sqr()?)?;
-        let step = g.div(&state[0].affine(1.0, self.epsilon)?.sqrt()?)?;
-        Ok(w.sub(&step.affine(self.learning_rate, 0.0)?)?)
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+        crate::backend::vectorized(
+            #[inline(always)]
+            || {
+                let (lr, eps) = (self.learning_rate as f32, self.epsilon as f32);
+                for ((w, &g), sum) in w.iter_mut().zip(g).zip(state[0].iter_mut()) {
+                    *sum += g * g;
+                    *w -= lr * g / (*sum + eps).sqrt();
+                }
+            },
+        )
     }
 }
 

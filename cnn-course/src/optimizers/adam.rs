@@ -4,9 +4,7 @@
 //! `w ← w − lr · sqrt(1−β₂ᵗ)/(1−β₁ᵗ) · m / (sqrt(v) + ε)` (Kingma & Ba, 2015; Keras 3).
 //! No weight decay — unlike candle-nn's AdamW.
 
-use super::{mix, UpdateRule};
-use crate::Result;
-use candle_core::Tensor;
+use super::{Allowed, UpdateRule};
 
 /// Adam settings. Keras defaults: learning rate 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,6 +27,15 @@ impl Default for Adam {
 }
 
 impl UpdateRule for Adam {
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
+        vec![
+            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
+            ("beta_1", self.beta_1, Allowed::Fraction, 0.9),
+            ("beta_2", self.beta_2, Allowed::Fraction, 0.999),
+            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "adam"
     }
@@ -41,17 +48,26 @@ impl UpdateRule for Adam {
         self.learning_rate = learning_rate;
     }
 
-    fn initial_state(&self) -> Vec<f64> {
+    fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0] // m, v
     }
 
-    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], step: u64) -> Result<Tensor> {
-        let t = step as i32;
-        let alpha = self.learning_rate * (1.0 - self.beta_2.powi(t)).sqrt() / (1.0 - self.beta_1.powi(t));
-        state[0] = mix(self.beta_1, &state[0], 1.0 - self.beta_1, g)?;
-        state[1] = mix(self.beta_2, &state[1], 1.0 - self.beta_2, &g.sqr()?)?;
-        let step = state[0].div(&state[1].sqrt()?.affine(1.0, self.epsilon)?)?;
-        Ok(w.sub(&step.affine(alpha, 0.0)?)?)
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
+        crate::backend::vectorized(
+            #[inline(always)]
+            || {
+                let t = step as i32;
+                let alpha =
+                    (self.learning_rate * (1.0 - self.beta_2.powi(t)).sqrt() / (1.0 - self.beta_1.powi(t))) as f32;
+                let (b1, b2, eps) = (self.beta_1 as f32, self.beta_2 as f32, self.epsilon as f32);
+                let [m, v] = state else { return };
+                for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    *m = b1 * *m + (1.0 - b1) * g;
+                    *v = b2 * *v + (1.0 - b2) * g * g;
+                    *w -= alpha * *m / (v.sqrt() + eps);
+                }
+            },
+        )
     }
 }
 

@@ -2,9 +2,7 @@
 //!
 //! `m ← β₁·m + (1−β₁)·g`, `u ← max(β₂·u, |g|)`, `w ← w − lr/(1−β₁ᵗ) · m / (u + ε)`.
 
-use super::{mix, UpdateRule};
-use crate::Result;
-use candle_core::Tensor;
+use super::{Allowed, UpdateRule};
 
 /// Adamax settings. Keras defaults: learning rate 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,6 +25,15 @@ impl Default for Adamax {
 }
 
 impl UpdateRule for Adamax {
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
+        vec![
+            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
+            ("beta_1", self.beta_1, Allowed::Fraction, 0.9),
+            ("beta_2", self.beta_2, Allowed::Fraction, 0.999),
+            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "adamax"
     }
@@ -39,16 +46,24 @@ impl UpdateRule for Adamax {
         self.learning_rate = learning_rate;
     }
 
-    fn initial_state(&self) -> Vec<f64> {
+    fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0] // m, u
     }
 
-    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], step: u64) -> Result<Tensor> {
-        state[0] = mix(self.beta_1, &state[0], 1.0 - self.beta_1, g)?;
-        state[1] = state[1].affine(self.beta_2, 0.0)?.maximum(&g.abs()?)?;
-        let rate = self.learning_rate / (1.0 - self.beta_1.powi(step as i32));
-        let step = state[0].div(&state[1].affine(1.0, self.epsilon)?)?;
-        Ok(w.sub(&step.affine(rate, 0.0)?)?)
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
+        crate::backend::vectorized(
+            #[inline(always)]
+            || {
+                let rate = (self.learning_rate / (1.0 - self.beta_1.powi(step as i32))) as f32;
+                let (b1, b2, eps) = (self.beta_1 as f32, self.beta_2 as f32, self.epsilon as f32);
+                let [m, u] = state else { return };
+                for (((w, &g), m), u) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(u.iter_mut()) {
+                    *m = b1 * *m + (1.0 - b1) * g;
+                    *u = (b2 * *u).max(g.abs());
+                    *w -= rate * *m / (*u + eps);
+                }
+            },
+        )
     }
 }
 

@@ -25,12 +25,58 @@ pub use nadam::Nadam;
 pub use rmsprop::RMSprop;
 pub use sgd::SGD;
 
+use crate::layers::Param;
 use crate::{bail, Result};
-use candle_core::{Tensor, Var};
+use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
 
+/// What a setting may be, by Keras' rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allowed {
+    /// A number ≥ 0 (learning rates, accumulator starts).
+    NonNegative,
+    /// A number > 0 (epsilon: it keeps divisions away from 0).
+    Positive,
+    /// In [0, 1) (decay rates β and ρ: 1 would stop the averages from moving).
+    Fraction,
+    /// In [0, 1] (SGD's momentum).
+    UpToOne,
+}
+
+impl Allowed {
+    fn admits(self, v: f64) -> bool {
+        v.is_finite()
+            && match self {
+                Allowed::NonNegative => v >= 0.0,
+                Allowed::Positive => v > 0.0,
+                Allowed::Fraction => (0.0..1.0).contains(&v),
+                Allowed::UpToOne => (0.0..=1.0).contains(&v),
+            }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Allowed::NonNegative => "a number ≥ 0",
+            Allowed::Positive => "a number > 0",
+            Allowed::Fraction => "in [0, 1)",
+            Allowed::UpToOne => "in [0, 1]",
+        }
+    }
+}
+
+/// Copying a boxed rule (to undo a step that went wrong).
+pub trait CloneRule {
+    fn clone_rule(&self) -> Box<dyn UpdateRule>;
+}
+
+impl<T: UpdateRule + Clone + 'static> CloneRule for T {
+    fn clone_rule(&self) -> Box<dyn UpdateRule> {
+        Box::new(self.clone())
+    }
+}
+
 /// One optimization algorithm's update, for one weight.
-pub trait UpdateRule: Send {
+pub trait UpdateRule: Send + CloneRule {
     /// The Keras name, e.g. `rmsprop`.
     fn name(&self) -> &'static str;
 
@@ -40,32 +86,52 @@ pub trait UpdateRule: Send {
     /// Change the step size (e.g. between `fit` calls).
     fn set_learning_rate(&mut self, learning_rate: f64);
 
-    /// Initial values of the state tensors kept for each weight (one per slot: momentum,
+    /// Initial values of the state kept for each weight value (one per slot: momentum,
     /// squared-gradient average, …).
-    fn initial_state(&self) -> Vec<f64>;
+    fn initial_state(&self) -> Vec<f32>;
 
     /// Called once per training step, before the weights are updated; `step` counts from 1.
     fn begin_step(&mut self, _step: u64) {}
 
-    /// The new value of weight `w` with gradient `g`; updates `state` in place.
-    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], step: u64) -> Result<Tensor>;
+    /// Move the weights `w` against their gradients `g`, each value with its own state
+    /// (`state[slot][i]` for value `i`), in place. `step` counts from 1.
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64);
+
+    /// Every numeric setting: its Keras name, value, what it may be, and Keras' default.
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)>;
+}
+
+/// Check a rule's settings by Keras' rules.
+fn check_settings(rule: &dyn UpdateRule) -> Result<()> {
+    for (setting, value, allowed, default) in rule.settings() {
+        if !allowed.admits(value) {
+            bail!(
+                "compile: {} {setting} must be {}, got {value}; hint: Keras' default is {default}",
+                rule.name(),
+                allowed.describe()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// An update rule with the state it keeps for every weight.
 pub struct Optimizer {
     rule: Box<dyn UpdateRule>,
-    /// Per weight, by its name (`conv2d/kernel`): names survive re-created variables.
-    state: HashMap<String, Vec<Tensor>>,
+    /// Per weight, by its name (`conv2d/kernel`), one vector per slot.
+    state: HashMap<String, Vec<Vec<f32>>>,
     steps: u64,
 }
 
 impl Optimizer {
-    pub fn new(rule: Box<dyn UpdateRule>) -> Self {
-        Optimizer {
+    /// An optimizer for `rule`, whose settings must follow Keras' rules.
+    pub fn new(rule: Box<dyn UpdateRule>) -> Result<Self> {
+        check_settings(rule.as_ref())?;
+        Ok(Optimizer {
             rule,
             state: HashMap::new(),
             steps: 0,
-        }
+        })
     }
 
     /// An optimizer by its Keras name, with Keras' default settings.
@@ -82,7 +148,7 @@ impl Optimizer {
                 "compile: unknown optimizer '{name}'; hint: use one of \"sgd\", \"rmsprop\", \"adam\", \"adamax\", \"nadam\", \"adagrad\", \"adadelta\""
             ),
         };
-        Ok(Optimizer::new(rule))
+        Optimizer::new(rule)
     }
 
     /// The Keras name of the algorithm.
@@ -96,8 +162,15 @@ impl Optimizer {
     }
 
     /// Change the step size; the state (momentum, averages) is kept.
-    pub fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.rule.set_learning_rate(learning_rate)
+    pub fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()> {
+        if !Allowed::NonNegative.admits(learning_rate) {
+            bail!(
+                "set_learning_rate: the learning rate must be a number ≥ 0, got {learning_rate}; hint: try 10× smaller than the current {}",
+                self.learning_rate()
+            );
+        }
+        self.rule.set_learning_rate(learning_rate);
+        Ok(())
     }
 
     /// Number of steps taken so far.
@@ -105,29 +178,49 @@ impl Optimizer {
         self.steps
     }
 
-    /// One training step: move every weight (name, variable, gradient) against its gradient.
-    pub fn apply(&mut self, updates: &[(String, Var, Tensor)]) -> Result<()> {
-        self.steps += 1;
-        self.rule.begin_step(self.steps);
-        for (name, var, grad) in updates {
-            let w = var.as_tensor().detach();
-            let grad = grad.detach();
-            let state = match self.state.entry(name.clone()) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let initial = self
-                        .rule
-                        .initial_state()
-                        .into_iter()
-                        .map(|v| Ok(w.ones_like()?.affine(v, 0.0)?))
-                        .collect::<Result<Vec<_>>>()?;
-                    e.insert(initial)
-                }
+    /// One training step: move every weight (name, slot, gradient) against its gradient.
+    /// All or nothing: when any new value would not be a finite number, nothing changes —
+    /// neither the weights nor the optimizer's state — and the result is `false`.
+    ///
+    /// The rules run on the host's copy of the values; on a GPU that is one copy of the
+    /// weights each way per step.
+    pub fn apply(&mut self, updates: &[(String, Param, Tensor)]) -> Result<bool> {
+        let step = self.steps + 1;
+        let before = self.rule.clone_rule();
+        self.rule.begin_step(step);
+        let mut staged = Vec::with_capacity(updates.len());
+        for (name, param, grad) in updates {
+            let old = param.get();
+            let host = |t: &Tensor| -> Result<Vec<f32>> {
+                Ok(t.flatten_all()?
+                    .to_dtype(DType::F32)?
+                    .to_device(&Device::Cpu)?
+                    .to_vec1::<f32>()?)
             };
-            let new_w = self.rule.update(&w, &grad, state, self.steps)?;
-            var.set(&new_w)?;
+            let (mut w, g) = (host(&old)?, host(grad)?);
+            let mut state = match self.state.get(name) {
+                Some(state) => state.clone(),
+                None => self
+                    .rule
+                    .initial_state()
+                    .into_iter()
+                    .map(|v| vec![v; w.len()])
+                    .collect(),
+            };
+            self.rule.update(&mut w, &g, &mut state, step);
+            if !w.iter().all(|v| v.is_finite()) {
+                self.rule = before;
+                return Ok(false);
+            }
+            let new = Tensor::from_vec(w, old.dims(), &Device::Cpu)?.to_device(old.device())?;
+            staged.push((name, param, new, state));
         }
-        Ok(())
+        for (name, param, new, state) in staged {
+            param.set(new);
+            self.state.insert(name.clone(), state);
+        }
+        self.steps = step;
+        Ok(true)
     }
 }
 
@@ -141,7 +234,7 @@ impl OptimizerChoice {
     pub(crate) fn into_optimizer(self) -> Result<Optimizer> {
         match self {
             OptimizerChoice::Name(name) => Optimizer::by_name(&name),
-            OptimizerChoice::Rule(rule) => Ok(Optimizer::new(rule)),
+            OptimizerChoice::Rule(rule) => Optimizer::new(rule),
         }
     }
 }
@@ -169,11 +262,6 @@ macro_rules! choice_from_rule {
 }
 choice_from_rule!(SGD, RMSprop, Adam, Adamax, Nadam, Adagrad, Adadelta);
 
-/// `a · x + b · y` for tensors, the building block of every moving average.
-pub(crate) fn mix(a: f64, x: &Tensor, b: f64, y: &Tensor) -> Result<Tensor> {
-    Ok(x.affine(a, 0.0)?.add(&y.affine(b, 0.0)?)?)
-}
-
 #[cfg(test)]
 pub(crate) mod reference {
     //! Runs a rule on a two-element weight and compares with a scalar implementation of
@@ -186,14 +274,14 @@ pub(crate) mod reference {
 
     /// Apply `GRADS` one after the other, return the weights after each step.
     pub fn run(rule: impl UpdateRule + 'static) -> Vec<[f64; 2]> {
-        let mut opt = Optimizer::new(Box::new(rule));
-        let var = Var::new(&W0, &Device::Cpu).unwrap();
+        let mut opt = Optimizer::new(Box::new(rule)).unwrap();
+        let param = Param::new(Tensor::new(&W0, &Device::Cpu).unwrap());
         GRADS
             .iter()
             .map(|g| {
                 let grad = Tensor::new(g, &Device::Cpu).unwrap();
-                opt.apply(&[("w".to_string(), var.clone(), grad)]).unwrap();
-                let w = var.as_tensor().to_vec1::<f32>().unwrap();
+                assert!(opt.apply(&[("w".to_string(), param.clone(), grad)]).unwrap());
+                let w = param.get().to_vec1::<f32>().unwrap();
                 [w[0] as f64, w[1] as f64]
             })
             .collect()
@@ -237,5 +325,88 @@ mod tests {
             Optimizer::by_name("adamw").err().unwrap().to_string(),
             "compile: unknown optimizer 'adamw'; hint: use one of \"sgd\", \"rmsprop\", \"adam\", \"adamax\", \"nadam\", \"adagrad\", \"adadelta\""
         );
+    }
+}
+
+#[cfg(test)]
+mod setting_tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn settings_outside_keras_rules_are_refused() {
+        let err = |rule: Box<dyn UpdateRule>| Optimizer::new(rule).err().unwrap().to_string();
+        assert_eq!(
+            err(Box::new(SGD {
+                learning_rate: f64::NAN,
+                ..Default::default()
+            })),
+            "compile: sgd learning_rate must be a number ≥ 0, got NaN; hint: Keras' default is 0.01"
+        );
+        assert_eq!(
+            err(Box::new(SGD {
+                learning_rate: -0.1,
+                ..Default::default()
+            })),
+            "compile: sgd learning_rate must be a number ≥ 0, got -0.1; hint: Keras' default is 0.01"
+        );
+        assert_eq!(
+            err(Box::new(Adam {
+                beta_1: 1.0,
+                ..Default::default()
+            })),
+            "compile: adam beta_1 must be in [0, 1), got 1; hint: Keras' default is 0.9"
+        );
+        assert_eq!(
+            err(Box::new(SGD {
+                momentum: 1.5,
+                ..Default::default()
+            })),
+            "compile: sgd momentum must be in [0, 1], got 1.5; hint: Keras' default is 0"
+        );
+        assert_eq!(
+            err(Box::new(RMSprop {
+                epsilon: 0.0,
+                ..Default::default()
+            })),
+            "compile: rmsprop epsilon must be a number > 0, got 0; hint: Keras' default is 0.0000001"
+        );
+        assert_eq!(
+            err(Box::new(Adagrad {
+                initial_accumulator_value: -1.0,
+                ..Default::default()
+            })),
+            "compile: adagrad initial_accumulator_value must be a number ≥ 0, got -1; hint: Keras' default is 0.1"
+        );
+    }
+
+    #[test]
+    fn a_step_that_would_make_a_weight_non_finite_changes_nothing() {
+        let mut opt = Optimizer::by_name("adam").unwrap();
+        let (a, b) = (
+            Param::new(Tensor::new(&[1f32, 2.0], &Device::Cpu).unwrap()),
+            Param::new(Tensor::new(&[3f32], &Device::Cpu).unwrap()),
+        );
+        let good = |v: &[f32]| Tensor::new(v, &Device::Cpu).unwrap();
+        assert!(opt
+            .apply(&[
+                ("a".into(), a.clone(), good(&[0.1, 0.1])),
+                ("b".into(), b.clone(), good(&[0.1]))
+            ])
+            .unwrap());
+        let (a1, b1) = (a.get().to_vec1::<f32>().unwrap(), b.get().to_vec1::<f32>().unwrap());
+        // The second weight's gradient is infinite: neither weight moves, the step is not counted.
+        let applied = opt
+            .apply(&[
+                ("a".into(), a.clone(), good(&[0.1, 0.1])),
+                ("b".into(), b.clone(), good(&[f32::INFINITY])),
+            ])
+            .unwrap();
+        assert!(!applied);
+        assert_eq!(
+            (a.get().to_vec1::<f32>().unwrap(), b.get().to_vec1::<f32>().unwrap()),
+            (a1, b1)
+        );
+        assert_eq!(opt.iterations(), 1);
     }
 }

@@ -5,9 +5,7 @@
 //! `m̂ = μₜ₊₁·m / (1 − Πμ₁..ₜ₊₁) + (1 − μₜ)·g / (1 − Πμ₁..ₜ)`, `v̂ = v / (1 − β₂ᵗ)`,
 //! `w ← w − lr · m̂ / (sqrt(v̂) + ε)` (Dozat, 2016).
 
-use super::{mix, UpdateRule};
-use crate::Result;
-use candle_core::Tensor;
+use super::{Allowed, UpdateRule};
 
 /// Nadam settings. Keras defaults: learning rate 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,6 +45,15 @@ impl Nadam {
 }
 
 impl UpdateRule for Nadam {
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
+        vec![
+            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
+            ("beta_1", self.beta_1, Allowed::Fraction, 0.9),
+            ("beta_2", self.beta_2, Allowed::Fraction, 0.999),
+            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "nadam"
     }
@@ -59,7 +66,7 @@ impl UpdateRule for Nadam {
         self.learning_rate = learning_rate;
     }
 
-    fn initial_state(&self) -> Vec<f64> {
+    fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0] // m, v
     }
 
@@ -67,20 +74,32 @@ impl UpdateRule for Nadam {
         self.u_product *= self.momentum_at(step);
     }
 
-    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], step: u64) -> Result<Tensor> {
-        let (u_t, u_next) = (self.momentum_at(step), self.momentum_at(step + 1));
-        let (product, product_next) = (self.u_product, self.u_product * u_next);
-        state[0] = mix(self.beta_1, &state[0], 1.0 - self.beta_1, g)?;
-        state[1] = mix(self.beta_2, &state[1], 1.0 - self.beta_2, &g.sqr()?)?;
-        let m_hat = mix(
-            u_next / (1.0 - product_next),
-            &state[0],
-            (1.0 - u_t) / (1.0 - product),
-            g,
-        )?;
-        let v_hat = state[1].affine(1.0 / (1.0 - self.beta_2.powi(step as i32)), 0.0)?;
-        let step = m_hat.div(&v_hat.sqrt()?.affine(1.0, self.epsilon)?)?;
-        Ok(w.sub(&step.affine(self.learning_rate, 0.0)?)?)
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
+        crate::backend::vectorized(
+            #[inline(always)]
+            || {
+                let (u_t, u_next) = (self.momentum_at(step), self.momentum_at(step + 1));
+                let (product, product_next) = (self.u_product, self.u_product * u_next);
+                let (m_scale, g_scale) = (
+                    (u_next / (1.0 - product_next)) as f32,
+                    ((1.0 - u_t) / (1.0 - product)) as f32,
+                );
+                let v_scale = (1.0 / (1.0 - self.beta_2.powi(step as i32))) as f32;
+                let (b1, b2, eps, lr) = (
+                    self.beta_1 as f32,
+                    self.beta_2 as f32,
+                    self.epsilon as f32,
+                    self.learning_rate as f32,
+                );
+                let [m, v] = state else { return };
+                for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    *m = b1 * *m + (1.0 - b1) * g;
+                    *v = b2 * *v + (1.0 - b2) * g * g;
+                    let m_hat = m_scale * *m + g_scale * g;
+                    *w -= lr * m_hat / ((v_scale * *v).sqrt() + eps);
+                }
+            },
+        )
     }
 }
 

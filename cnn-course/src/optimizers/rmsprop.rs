@@ -4,9 +4,7 @@
 //! gradients are large take smaller steps. With `centered`, the running mean of `g` is
 //! subtracted (`sqrt(v − ḡ² + ε)`); with `momentum`, steps accumulate as in SGD.
 
-use super::{mix, UpdateRule};
-use crate::Result;
-use candle_core::Tensor;
+use super::{Allowed, UpdateRule};
 
 /// RMSprop settings. Keras defaults: learning rate 0.001, ρ 0.9, ε 1e-7.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,6 +29,15 @@ impl Default for RMSprop {
 }
 
 impl UpdateRule for RMSprop {
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
+        vec![
+            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
+            ("rho", self.rho, Allowed::Fraction, 0.9),
+            ("momentum", self.momentum, Allowed::Fraction, 0.0),
+            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "rmsprop"
     }
@@ -43,25 +50,40 @@ impl UpdateRule for RMSprop {
         self.learning_rate = learning_rate;
     }
 
-    fn initial_state(&self) -> Vec<f64> {
+    fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0, 0.0] // mean square, mean gradient (centered), momentum
     }
 
-    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], _step: u64) -> Result<Tensor> {
-        state[0] = mix(self.rho, &state[0], 1.0 - self.rho, &g.sqr()?)?;
-        let mut denominator = state[0].clone();
-        if self.centered {
-            state[1] = mix(self.rho, &state[1], 1.0 - self.rho, g)?;
-            denominator = denominator.sub(&state[1].sqr()?)?;
-        }
-        let increment = g
-            .div(&denominator.affine(1.0, self.epsilon)?.sqrt()?)?
-            .affine(self.learning_rate, 0.0)?;
-        if self.momentum > 0.0 {
-            state[2] = mix(self.momentum, &state[2], 1.0, &increment)?;
-            return Ok(w.sub(&state[2])?);
-        }
-        Ok(w.sub(&increment)?)
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+        crate::backend::vectorized(
+            #[inline(always)]
+            || {
+                let (lr, rho, eps, momentum) = (
+                    self.learning_rate as f32,
+                    self.rho as f32,
+                    self.epsilon as f32,
+                    self.momentum as f32,
+                );
+                let (centered, with_momentum) = (self.centered, self.momentum > 0.0);
+                let [mean_square, mean, velocity] = state else { return };
+                let slots = mean_square.iter_mut().zip(mean.iter_mut().zip(velocity.iter_mut()));
+                for ((w, &g), (square, (mean, velocity))) in w.iter_mut().zip(g).zip(slots) {
+                    *square = rho * *square + (1.0 - rho) * g * g;
+                    let mut denominator = *square;
+                    if centered {
+                        *mean = rho * *mean + (1.0 - rho) * g;
+                        denominator -= *mean * *mean;
+                    }
+                    let increment = lr * g / (denominator + eps).sqrt();
+                    if with_momentum {
+                        *velocity = momentum * *velocity + increment;
+                        *w -= *velocity;
+                    } else {
+                        *w -= increment;
+                    }
+                }
+            },
+        )
     }
 }
 

@@ -4,9 +4,7 @@
 //! steps: `v ← m · v − lr · g`, then `w ← w + v`, or with Nesterov `w ← w + m · v − lr · g`
 //! (Keras 3's formulation).
 
-use super::{mix, UpdateRule};
-use crate::Result;
-use candle_core::Tensor;
+use super::{Allowed, UpdateRule};
 
 /// SGD settings. Keras defaults: learning rate 0.01, no momentum.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,6 +25,13 @@ impl Default for SGD {
 }
 
 impl UpdateRule for SGD {
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
+        vec![
+            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.01),
+            ("momentum", self.momentum, Allowed::UpToOne, 0.0),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "sgd"
     }
@@ -39,22 +44,28 @@ impl UpdateRule for SGD {
         self.learning_rate = learning_rate;
     }
 
-    fn initial_state(&self) -> Vec<f64> {
+    fn initial_state(&self) -> Vec<f32> {
         vec![0.0] // velocity
     }
 
-    fn update(&self, w: &Tensor, g: &Tensor, state: &mut [Tensor], _step: u64) -> Result<Tensor> {
-        let lr = self.learning_rate;
-        if self.momentum == 0.0 {
-            return mix(1.0, w, -lr, g);
-        }
-        let velocity = mix(self.momentum, &state[0], -lr, g)?;
-        let new_w = match self.nesterov {
-            true => w.add(&mix(self.momentum, &velocity, -lr, g)?)?,
-            false => w.add(&velocity)?,
-        };
-        state[0] = velocity;
-        Ok(new_w)
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+        crate::backend::vectorized(
+            #[inline(always)]
+            || {
+                let (lr, momentum) = (self.learning_rate as f32, self.momentum as f32);
+                if self.momentum == 0.0 {
+                    w.iter_mut().zip(g).for_each(|(w, g)| *w -= lr * g);
+                    return;
+                }
+                for ((w, g), v) in w.iter_mut().zip(g).zip(state[0].iter_mut()) {
+                    *v = momentum * *v - lr * g;
+                    *w += match self.nesterov {
+                        true => momentum * *v - lr * g,
+                        false => *v,
+                    };
+                }
+            },
+        )
     }
 }
 

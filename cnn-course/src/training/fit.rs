@@ -1,22 +1,26 @@
 //! `fit`: the training loop.
 //!
-//! Each epoch shuffles the training samples, cuts them into batches, and for every batch
-//! runs the model forward (training mode), computes the loss, back-propagates and lets
-//! the optimizer move the weights. After the epoch it evaluates the validation data,
-//! prints one log line, records the [`History`] and runs the callbacks.
+//! Each epoch shuffles the training samples and cuts them into batches. For every batch
+//! the engine ([`super::engine`]) runs the model forward, computes the loss, runs it back
+//! to get every weight's gradient, and the optimizer moves the weights against their
+//! gradients. After the epoch, `fit` evaluates the validation data, prints one log line,
+//! records the [`History`] and runs the callbacks.
 
 use super::compile::Compiled;
+use super::engine::Engine;
 use super::history::History;
-use crate::arrays::to_internal;
+use crate::backend::{Backend, Host, OnDevice};
 use crate::callbacks::{Callback, Control, EpochLogs, TrainingPlan};
-use crate::cpu::CpuTrainer;
-use crate::losses::cross_entropy;
-use crate::metrics::count_correct;
-use crate::model::input_checks::samples_and_one_hot_labels;
-use crate::{bail, rng, Activation, Error, IntoTensor, Result, Sequential};
-use candle_core::{Tensor, Var};
+use crate::layers::Layer;
+use crate::losses::{loss_step, Head};
+use crate::model::input_checks::samples_and_targets;
+use crate::{bail, rng, Error, IntoTensor, Result, Sequential};
+use candle_core::Tensor;
 use std::io::Write;
 use std::time::Instant;
+
+/// Samples per inference batch: large batches are faster and give the same results.
+pub(crate) const INFERENCE_BATCH: usize = 256;
 
 /// The options of [`Sequential::fit`], with Keras' defaults: 1 epoch, batch size 32,
 /// shuffling, no validation, one log line per epoch.
@@ -31,7 +35,7 @@ pub struct Fit {
     validation_split: Option<f64>,
     validation_data: Option<Result<(Tensor, Tensor)>>,
     shuffle: bool,
-    callbacks: Vec<Box<dyn Callback>>,
+    pub(crate) callbacks: Vec<Box<dyn Callback>>,
     verbose: u8,
 }
 
@@ -97,130 +101,65 @@ impl Fit {
     }
 }
 
-/// Samples in the internal layout with their one-hot labels.
-struct Samples {
-    x: Tensor,
-    y: Tensor,
+/// Samples (Keras layout) with the rows the loss compares the outputs with, on the host.
+pub(crate) struct Samples {
+    pub x: Tensor,
+    pub y: Tensor,
 }
 
 impl Samples {
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.x.dims()[0]
     }
 
-    fn batch(&self, ids: &[usize]) -> Result<(Tensor, Tensor)> {
-        let ids: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
-        let ids = Tensor::new(ids, self.x.device())?;
-        Ok((self.x.index_select(&ids, 0)?, self.y.index_select(&ids, 0)?))
+    fn rows(&self, start: usize, len: usize) -> Result<Samples> {
+        Ok(Samples {
+            x: self.x.narrow(0, start, len)?,
+            y: self.y.narrow(0, start, len)?,
+        })
     }
 }
 
-/// Scores whose largest entry is the predicted class: the logits for softmax and linear
-/// outputs, the activation's output otherwise.
-pub(crate) fn class_scores(z: &Tensor, activation: Activation) -> Result<Tensor> {
-    match activation {
-        Activation::Softmax | Activation::Linear => Ok(z.clone()),
-        other => other.apply(z, 1),
-    }
-}
-
-/// What one training step produced.
-struct StepResult {
-    /// The batch's mean loss (not finite: the step was not applied).
-    loss: f64,
-    /// Scores whose largest entry is the predicted class.
-    scores: Tensor,
-    forward_s: f64,
-    backward_s: f64,
-    optimizer_s: f64,
+/// The rows `ids` of a matrix whose rows have `width` values.
+fn target_rows(targets: &[f32], width: usize, ids: &[usize]) -> Vec<f32> {
+    ids.iter()
+        .flat_map(|&i| targets[i * width..(i + 1) * width].iter().copied())
+        .collect()
 }
 
 impl Sequential {
-    /// Re-create every weight in this cell's copy of candle (see `layers::Param`), so that
-    /// all tensors of a training step are numbered by the same copy; return the weights
-    /// the optimizer updates.
-    fn prepare_training(&self) -> Result<Vec<(String, Var)>> {
-        for (_, weight) in self.named_weights() {
-            weight.param.rehome()?;
-        }
-        Ok(self.trainable_vars())
+    /// Whether this model trains on the CPU backend (else candle's operations on its
+    /// device). `CNN_COURSE_BACKEND=candle` runs candle's operations on the CPU too, for
+    /// comparisons.
+    pub(crate) fn on_host(&self) -> bool {
+        self.device().is_cpu() && std::env::var("CNN_COURSE_BACKEND").map_or(true, |v| v != "candle")
     }
 
-    /// One training step on a batch (internal layout, one-hot labels): forward pass, loss,
-    /// backward pass and optimizer update — the update only when the loss is finite.
-    ///
-    /// With a `cpu` plan the forward and backward passes are the hand-written ones of
-    /// [`crate::cpu`]; otherwise candle's automatic differentiation (same results).
-    fn train_step(
-        &self,
-        x: &Tensor,
-        y: &Tensor,
-        vars: &[(String, Var)],
-        compiled: &Compiled,
-        cpu: Option<&CpuTrainer>,
-    ) -> Result<StepResult> {
-        let started = Instant::now();
-        let (loss_value, scores, grads, forward_s, backward_s) = match cpu {
-            Some(trainer) => {
-                let step = trainer.step(x, y)?;
-                (step.loss, step.logits, step.grads, step.forward_s, step.backward_s)
-            }
-            None => {
-                let (z, activation) = self.graph_forward_to_logits(x, true)?;
-                let loss = cross_entropy(&z, activation, y)?;
-                let loss_value = loss.to_scalar::<f32>()? as f64;
-                let forward_s = started.elapsed().as_secs_f64();
-                let scores = class_scores(&z, activation)?;
-                if !loss_value.is_finite() {
-                    (loss_value, scores, Vec::new(), forward_s, 0.0)
-                } else {
-                    let grads = loss.backward()?;
-                    let named = vars
-                        .iter()
-                        .filter_map(|(name, v)| grads.get(v.as_tensor()).map(|g| (name.clone(), g.clone())))
-                        .collect();
-                    (
-                        loss_value,
-                        scores,
-                        named,
-                        forward_s,
-                        started.elapsed().as_secs_f64() - forward_s,
-                    )
-                }
-            }
-        };
-        if !loss_value.is_finite() {
-            return Ok(StepResult {
-                loss: loss_value,
-                scores,
-                forward_s,
-                backward_s: 0.0,
-                optimizer_s: 0.0,
-            });
+    /// Where training runs, for the log: e.g. `CPU: 2 threads, AVX-512` or `cuda:0`.
+    pub fn device_description(&self) -> String {
+        if !self.device().is_cpu() {
+            return format!("{:?}", self.device().location()).to_lowercase();
         }
-        let updates: Vec<(String, Var, Tensor)> = grads
-            .into_iter()
-            .filter_map(|(name, g)| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (name, v.clone(), g)))
-            .collect();
-        compiled
-            .optimizer
-            .lock()
-            .map_err(|_| {
-                Error::invalid("fit: the optimizer was left broken by an earlier panic; hint: compile the model again")
-            })?
-            .apply(&updates)?;
-        let optimizer_s = started.elapsed().as_secs_f64() - forward_s - backward_s;
-        Ok(StepResult {
-            loss: loss_value,
-            scores,
-            forward_s,
-            backward_s,
-            optimizer_s,
-        })
+        let threads = rayon::current_num_threads();
+        #[cfg(target_arch = "x86_64")]
+        let vectors = if std::is_x86_feature_detected!("avx512f") && cfg!(feature = "avx512") {
+            ", AVX-512"
+        } else if std::is_x86_feature_detected!("avx2") {
+            ", AVX2"
+        } else {
+            ""
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let vectors = "";
+        let engine = if self.on_host() { "" } else { ", candle's operations" };
+        format!(
+            "CPU: {threads} thread{}{vectors}{engine}",
+            if threads == 1 { "" } else { "s" }
+        )
     }
 
     /// Train the model on samples `x` (Keras layout, e.g. `(samples, 28, 28, 1)`) and
-    /// labels `y` (one-hot rows, or class numbers with the sparse loss).
+    /// labels `y` (one-hot rows, class numbers with the sparse loss, 0/1 with the binary one).
     ///
     /// ```no_run
     /// # use cnn_course::prelude::*;
@@ -231,6 +170,8 @@ impl Sequential {
     /// ```
     pub fn fit(&mut self, x: &impl IntoTensor, y: &impl IntoTensor, options: Fit) -> Result<History> {
         let compiled = self.compiled("fit")?.clone();
+        let _training = self.start_training("fit")?;
+        let head = self.head(compiled.loss)?;
         let Fit {
             epochs,
             batch_size,
@@ -243,9 +184,8 @@ impl Sequential {
         if batch_size == 0 {
             bail!("fit: batch_size must be at least 1, got 0; hint: 32 is the usual default");
         }
-        let (x, y) = samples_and_one_hot_labels(self, compiled.loss, x, y, "fit")?;
-        let samples = x.dims()[0];
-
+        let (x, y) = samples_and_targets(self, compiled.loss, x, y, "fit")?;
+        let samples = Samples { x, y };
         let (train, validation) = match (validation_split, validation_data) {
             (Some(_), Some(_)) => bail!(
                 "fit: both validation_split and validation_data were given; hint: use one — validation_data for a separate validation set"
@@ -256,113 +196,176 @@ impl Sequential {
                         "fit: validation_split must be between 0 and 1 (exclusive), got {split}; hint: 0.2 keeps the last 20 % of the samples for validation; leave it out for no validation"
                     );
                 }
-                let n_train = (samples as f64 * (1.0 - split)) as usize;
-                if n_train == 0 || n_train == samples {
+                let n = samples.len();
+                let n_train = (n as f64 * (1.0 - split)) as usize;
+                if n_train == 0 || n_train == n {
                     bail!(
-                        "fit: validation_split {split} of {samples} samples leaves {n_train} for training and {} for validation; hint: both need at least one sample",
-                        samples - n_train
+                        "fit: validation_split {split} of {n} samples leaves {n_train} for training and {} for validation; hint: both need at least one sample",
+                        n - n_train
                     );
                 }
-                let train = Samples { x: to_internal(&x.narrow(0, 0, n_train)?)?, y: y.narrow(0, 0, n_train)? };
-                let val = Samples {
-                    x: to_internal(&x.narrow(0, n_train, samples - n_train)?)?,
-                    y: y.narrow(0, n_train, samples - n_train)?,
-                };
-                (train, Some(val))
+                (samples.rows(0, n_train)?, Some(samples.rows(n_train, n - n_train)?))
             }
             (None, Some(data)) => {
                 let (vx, vy) = data.map_err(|e| e.context("fit: validation_data"))?;
-                let (vx, vy) = samples_and_one_hot_labels(self, compiled.loss, &vx, &vy, "fit (validation_data)")?;
-                (Samples { x: to_internal(&x)?, y }, Some(Samples { x: to_internal(&vx)?, y: vy }))
+                let (vx, vy) = samples_and_targets(self, compiled.loss, &vx, &vy, "fit (validation_data)")?;
+                (samples, Some(Samples { x: vx, y: vy }))
             }
-            (None, None) => (Samples { x: to_internal(&x)?, y }, None),
+            (None, None) => (samples, None),
         };
-
         let plan = TrainingPlan {
             epochs,
             has_validation: validation.is_some(),
         };
         for callback in callbacks.iter_mut() {
-            callback.on_train_begin(&plan)?;
+            callback.on_train_begin(&plan, self)?;
         }
         if verbose > 0 {
+            let device = self.device_description();
             match &validation {
-                Some(val) => println!("Train on {} samples, validate on {} samples", train.len(), val.len()),
-                None => println!("Train on {} samples", train.len()),
+                Some(val) => println!(
+                    "Train on {} samples, validate on {} samples ({device})",
+                    train.len(),
+                    val.len()
+                ),
+                None => println!("Train on {} samples ({device})", train.len()),
             }
         }
-        let vars = self.prepare_training()?;
-        let cpu = CpuTrainer::plan(self);
+        let run = Run {
+            compiled: &compiled,
+            head,
+            epochs,
+            batch_size,
+            shuffle,
+            verbose,
+        };
+        let history = match self.on_host() {
+            true => self.train_on(
+                Engine::new(Host::new(), self.layer_slice(), true),
+                &run,
+                &train,
+                validation.as_ref(),
+                &mut callbacks,
+            ),
+            false => self.train_on(
+                Engine::new(OnDevice::new(self.device()), self.layer_slice(), false),
+                &run,
+                &train,
+                validation.as_ref(),
+                &mut callbacks,
+            ),
+        }?;
+        for callback in callbacks.iter_mut() {
+            callback.on_train_end(self)?;
+        }
+        Ok(history)
+    }
+}
+
+/// The settings of one `fit` call, for the loop.
+struct Run<'a> {
+    compiled: &'a Compiled,
+    head: Head,
+    epochs: usize,
+    batch_size: usize,
+    shuffle: bool,
+    verbose: u8,
+}
+
+impl Sequential {
+    fn train_on<B: Backend>(
+        &self,
+        engine: Engine<B>,
+        run: &Run,
+        train: &Samples,
+        validation: Option<&Samples>,
+        callbacks: &mut [Box<dyn Callback>],
+    ) -> Result<History>
+    where
+        B::Buf: Send,
+    {
+        let backend = engine.backend();
+        let n = train.len();
+        let data = backend.load(&train.x)?;
+        let width = train.x.elem_count() / n.max(1);
+        let targets = train.y.flatten_all()?.to_vec1::<f32>()?;
+        let target_width = targets.len() / n.max(1);
+        let validation = match validation {
+            Some(v) => Some((backend.load(&v.x)?, v.y.flatten_all()?.to_vec1::<f32>()?, v.len())),
+            None => None,
+        };
         // Shuffling and dropout masks come from the model's own seeded generator.
-        let generator = self.generator.clone();
-        let _active = crate::rng::activate(&generator);
-        let steps = train.len().div_ceil(batch_size);
+        let generator = self.generator();
+        let _active = rng::activate(&generator);
+        let steps = n.div_ceil(run.batch_size);
+        let layers = self.layer_slice();
         let mut history = History::default();
-        'epochs: for epoch in 1..=epochs {
+        'epochs: for epoch in 1..=run.epochs {
             let started = Instant::now();
-            let order = match shuffle {
-                true => rng::permutation(train.len()),
-                false => (0..train.len()).collect(),
+            let order = match run.shuffle {
+                true => rng::permutation(n),
+                false => (0..n).collect(),
             };
-            let (mut loss_sum, mut correct) = (0.0, 0);
-            for (step, ids) in order.chunks(batch_size).enumerate() {
-                let (xb, yb) = train.batch(ids)?;
-                let step_result = self.train_step(&xb, &yb, &vars, &compiled, cpu.as_ref())?;
-                let loss_value = step_result.loss;
-                if !loss_value.is_finite() {
-                    // The update was not applied, so the weights stay those of the last good step.
-                    let reason = format!(
-                        "Epoch {epoch}, step {}/{steps}: the loss is {loss_value}; training stopped with the weights from before this step. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1 and contain no NaN",
+            let (mut loss_sum, mut correct) = (0.0, 0.0);
+            for (step, ids) in order.chunks(run.batch_size).enumerate() {
+                let batch_targets = target_rows(&targets, target_width, ids);
+                let outcome = engine.train_step((&data, width), ids, &batch_targets, run.head)?;
+                let stop = |what: String| {
+                    format!(
+                        "Epoch {epoch}, step {}/{steps}: {what}; training stopped with the weights from before this step. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1",
                         step + 1
-                    );
+                    )
+                };
+                if !outcome.loss.is_finite() {
+                    let reason = stop(format!("the loss is {}", outcome.loss));
                     println!("{reason}");
                     history.stopped_early = Some(reason);
                     break 'epochs;
                 }
-                loss_sum += loss_value * ids.len() as f64;
-                correct += count_correct(&step_result.scores, &yb)?;
+                let updates: Vec<_> = outcome
+                    .gradients
+                    .into_iter()
+                    .map(|(name, w, g)| (name, w.param, g))
+                    .collect();
+                let applied = run
+                    .compiled
+                    .optimizer
+                    .lock()
+                    .map_err(|_| {
+                        Error::invalid(
+                            "fit: the optimizer was left broken by an earlier panic; hint: compile the model again",
+                        )
+                    })?
+                    .apply(&updates)?;
+                if !applied {
+                    let reason = stop("the update would make some weights NaN or infinite".into());
+                    println!("{reason}");
+                    history.stopped_early = Some(reason);
+                    break 'epochs;
+                }
+                for (layer, sums) in layers.iter().zip(&outcome.sums) {
+                    if let Some(sums) = sums {
+                        layer.layer.finish_step(sums)?;
+                    }
+                }
+                loss_sum += outcome.loss * ids.len() as f64;
+                correct += outcome.correct;
             }
-            let logs = EpochLogs {
-                loss: loss_sum / train.len() as f64,
-                accuracy: correct as f64 / train.len() as f64,
+            let mut logs = EpochLogs {
+                loss: loss_sum / n as f64,
+                accuracy: correct / n as f64,
                 val_loss: None,
                 val_accuracy: None,
             };
-            let logs = match &validation {
-                Some(val) => {
-                    let (val_loss, val_accuracy) = self.evaluate_internal(&val.x, &val.y)?;
-                    EpochLogs {
-                        val_loss: Some(val_loss),
-                        val_accuracy: Some(val_accuracy),
-                        ..logs
-                    }
-                }
-                None => logs,
-            };
-            history.epoch.push(epoch);
-            history.loss.push(logs.loss);
-            history.accuracy.push(logs.accuracy);
-            if let (Some(l), Some(a)) = (logs.val_loss, logs.val_accuracy) {
-                history.val_loss.push(l);
-                history.val_accuracy.push(a);
+            if let Some((vdata, vtargets, vn)) = &validation {
+                let (loss, accuracy) = evaluate_on(&engine, (vdata, width), vtargets, *vn, run.head)?;
+                logs.val_loss = Some(loss);
+                logs.val_accuracy = Some(accuracy);
             }
-            if verbose > 0 {
+            history.record(epoch, &logs);
+            if run.verbose > 0 {
                 let seconds = started.elapsed().as_secs_f64();
-                let mut line = format!(
-                    "Epoch {epoch}/{epochs} - {steps}/{steps} steps - {seconds:.1}s {:.0}ms/step - loss: {:.4}",
-                    seconds * 1000.0 / steps as f64,
-                    logs.loss
-                );
-                if compiled.show_accuracy {
-                    line.push_str(&format!(" - accuracy: {:.4}", logs.accuracy));
-                }
-                if let Some(v) = logs.val_loss {
-                    line.push_str(&format!(" - val_loss: {v:.4}"));
-                }
-                if let (Some(v), true) = (logs.val_accuracy, compiled.show_accuracy) {
-                    line.push_str(&format!(" - val_accuracy: {v:.4}"));
-                }
-                println!("{line}");
+                println!("{}", epoch_line(epoch, run, steps, seconds, &logs));
                 let _ = std::io::stdout().flush();
             }
             for callback in callbacks.iter_mut() {
@@ -373,18 +376,59 @@ impl Sequential {
                 }
             }
         }
-        for callback in callbacks.iter_mut() {
-            callback.on_train_end(self)?;
-        }
         Ok(history)
     }
+}
+
+/// One epoch's log line, as Keras prints it.
+fn epoch_line(epoch: usize, run: &Run, steps: usize, seconds: f64, logs: &EpochLogs) -> String {
+    let mut line = format!(
+        "Epoch {epoch}/{} - {steps}/{steps} steps - {seconds:.1}s {:.0}ms/step - loss: {:.4}",
+        run.epochs,
+        seconds * 1000.0 / steps as f64,
+        logs.loss
+    );
+    if run.compiled.show_accuracy {
+        line.push_str(&format!(" - accuracy: {:.4}", logs.accuracy));
+    }
+    if let Some(v) = logs.val_loss {
+        line.push_str(&format!(" - val_loss: {v:.4}"));
+    }
+    if let (Some(v), true) = (logs.val_accuracy, run.compiled.show_accuracy) {
+        line.push_str(&format!(" - val_accuracy: {v:.4}"));
+    }
+    line
+}
+
+/// Mean loss and accuracy of `n` loaded samples, in inference mode, in batches.
+pub(crate) fn evaluate_on<B: Backend>(
+    engine: &Engine<B>,
+    (data, width): (&B::Buf, usize),
+    targets: &[f32],
+    n: usize,
+    head: Head,
+) -> Result<(f64, f64)>
+where
+    B::Buf: Send,
+{
+    let target_width = targets.len() / n.max(1);
+    let (mut loss_sum, mut correct) = (0.0, 0.0);
+    let ids: Vec<usize> = (0..n).collect();
+    for chunk in ids.chunks(INFERENCE_BATCH) {
+        let scores = engine.infer((data, width), chunk, Some(head), false)?;
+        let mine = target_rows(targets, target_width, chunk);
+        let step = loss_step(head, &scores[0], &mine, target_width, 1);
+        loss_sum += step.sum;
+        correct += step.correct;
+    }
+    Ok((loss_sum / n.max(1) as f64, correct / n.max(1) as f64))
 }
 
 /// Where one training step's time goes, from [`Sequential::profile_step`].
 #[derive(Clone, Copy, Debug)]
 pub struct StepProfile {
-    pub forward_ms: f64,
-    pub backward_ms: f64,
+    /// Forward and backward passes of the whole batch.
+    pub passes_ms: f64,
     pub optimizer_ms: f64,
 }
 
@@ -392,36 +436,53 @@ impl std::fmt::Display for StepProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "forward {:.1} ms, backward {:.1} ms, optimizer {:.1} ms",
-            self.forward_ms, self.backward_ms, self.optimizer_ms
+            "forward and backward {:.1} ms, optimizer {:.1} ms",
+            self.passes_ms, self.optimizer_ms
         )
     }
 }
 
 impl Sequential {
     /// Time the parts of training steps on one batch (median of 5 steps after a warm-up);
-    /// the weights are trained by these steps. For benchmarks.
+    /// the weights are trained by these steps. For benchmarks. CPU only.
     pub fn profile_step(&mut self, x: &impl IntoTensor, y: &impl IntoTensor) -> Result<StepProfile> {
         let compiled = self.compiled("profile_step")?.clone();
-        let (x, y) = samples_and_one_hot_labels(self, compiled.loss, x, y, "profile_step")?;
-        let x = to_internal(&x)?;
-        let vars = self.prepare_training()?;
-        let cpu = CpuTrainer::plan(self);
+        let head = self.head(compiled.loss)?;
+        let (x, y) = samples_and_targets(self, compiled.loss, x, y, "profile_step")?;
+        let n = x.dims()[0];
+        let engine = Engine::new(Host::new(), self.layer_slice(), true);
+        let data = engine.backend().load(&x)?;
+        let targets = y.flatten_all()?.to_vec1::<f32>()?;
+        let ids: Vec<usize> = (0..n).collect();
+        let generator = self.generator();
+        let _active = rng::activate(&generator);
         let mut runs = Vec::new();
         for _ in 0..6 {
-            let step = self.train_step(&x, &y, &vars, &compiled, cpu.as_ref())?;
-            runs.push((step.forward_s, step.backward_s, step.optimizer_s));
+            let started = Instant::now();
+            let outcome = engine.train_step((&data, x.elem_count() / n), &ids, &targets, head)?;
+            let passes = started.elapsed().as_secs_f64();
+            let updates: Vec<_> = outcome
+                .gradients
+                .into_iter()
+                .map(|(name, w, g)| (name, w.param, g))
+                .collect();
+            let started = Instant::now();
+            compiled
+                .optimizer
+                .lock()
+                .map_err(|_| Error::invalid("profile_step: the optimizer is broken; hint: compile again"))?
+                .apply(&updates)?;
+            runs.push((passes, started.elapsed().as_secs_f64()));
         }
         runs.remove(0);
-        let median = |f: fn(&(f64, f64, f64)) -> f64| {
+        let median = |f: fn(&(f64, f64)) -> f64| {
             let mut v: Vec<f64> = runs.iter().map(f).collect();
             v.sort_by(f64::total_cmp);
             v[v.len() / 2] * 1000.0
         };
         Ok(StepProfile {
-            forward_ms: median(|r| r.0),
-            backward_ms: median(|r| r.1),
-            optimizer_ms: median(|r| r.2),
+            passes_ms: median(|r| r.0),
+            optimizer_ms: median(|r| r.1),
         })
     }
 }

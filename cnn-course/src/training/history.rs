@@ -20,6 +20,17 @@ pub struct History {
 }
 
 impl History {
+    /// Add one epoch's values.
+    pub(crate) fn record(&mut self, epoch: usize, logs: &crate::callbacks::EpochLogs) {
+        self.epoch.push(epoch);
+        self.loss.push(logs.loss);
+        self.accuracy.push(logs.accuracy);
+        if let (Some(l), Some(a)) = (logs.val_loss, logs.val_accuracy) {
+            self.val_loss.push(l);
+            self.val_accuracy.push(a);
+        }
+    }
+
     /// A series by its Keras name (`loss`, `accuracy`, `val_loss`, `val_accuracy`).
     pub fn get(&self, name: &str) -> Option<&[f64]> {
         match name {

@@ -6,10 +6,12 @@
 //! - [`predict`]: `evaluate`, `predict`, `predict_classes`.
 
 pub mod compile;
+pub(crate) mod engine;
 pub mod fit;
 pub mod history;
 pub mod predict;
 
+pub use compile::{Metric, Metrics};
 pub use fit::Fit;
 pub use history::History;
 pub use predict::Evaluation;

@@ -1,19 +1,16 @@
 //! Using a model: `evaluate` (loss and accuracy on labelled data), `predict` (class
 //! probabilities), `predict_classes`, and `layer_outputs` (every layer's feature maps).
 
-use super::fit::class_scores;
-use crate::arrays::{to_array, to_internal, to_keras};
-use crate::cpu::CpuTrainer;
-use crate::losses::cross_entropy;
-use crate::metrics::count_correct;
-use crate::model::input_checks::{check_inputs, samples_and_one_hot_labels};
-use crate::{bail, IntoTensor, Result, Sequential};
-use candle_core::{Tensor, D};
-use ndarray::{Array1, Array2, ArrayD, Ix2};
+use super::engine::Engine;
+use super::fit::{evaluate_on, INFERENCE_BATCH};
+use crate::arrays::keras_shape;
+use crate::backend::{Backend, Host, OnDevice};
+use crate::losses::{argmax, Head};
+use crate::model::input_checks::{check_inputs, samples_and_targets};
+use crate::{bail, Activation, Error, IntoTensor, Result, Sequential};
+use candle_core::Tensor;
+use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use std::fmt;
-
-/// Batch size for inference: large batches are faster and give the same results.
-const INFERENCE_BATCH: usize = 256;
 
 /// The result of [`Sequential::evaluate`], as Keras' `[loss, accuracy]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,73 +32,122 @@ impl fmt::Display for Evaluation {
     }
 }
 
+/// What to compute for a batch of samples, in inference mode.
+enum Want {
+    /// The last layer's output, activation applied.
+    Outputs,
+    /// Every layer's output.
+    EveryLayer,
+}
+
 impl Sequential {
     /// Loss and accuracy on samples `x` with labels `y`, in inference mode (no dropout,
     /// batch norm uses its moving statistics).
     pub fn evaluate(&self, x: &impl IntoTensor, y: &impl IntoTensor) -> Result<Evaluation> {
         let compiled = self.compiled("evaluate")?;
-        let (x, y) = samples_and_one_hot_labels(self, compiled.loss, x, y, "evaluate")?;
-        let (loss, accuracy) = self.evaluate_internal(&to_internal(&x)?, &y)?;
+        let head = self.head(compiled.loss)?;
+        let (x, y) = samples_and_targets(self, compiled.loss, x, y, "evaluate")?;
+        let n = x.dims()[0];
+        let targets = y.flatten_all()?.to_vec1::<f32>()?;
+        let width = x.elem_count() / n;
+        let (loss, accuracy) = match self.on_host() {
+            true => {
+                let engine = Engine::new(Host::new(), self.layer_slice(), true);
+                evaluate_on(&engine, (&engine.backend().load(&x)?, width), &targets, n, head)?
+            }
+            false => {
+                let engine = Engine::new(OnDevice::new(self.device()), self.layer_slice(), false);
+                evaluate_on(&engine, (&engine.backend().load(&x)?, width), &targets, n, head)?
+            }
+        };
         Ok(Evaluation { loss, accuracy })
     }
 
-    /// Mean loss and accuracy of samples already in the internal layout.
-    pub(crate) fn evaluate_internal(&self, x: &Tensor, one_hot: &Tensor) -> Result<(f64, f64)> {
-        let n = x.dims()[0];
-        let cpu = CpuTrainer::plan(self);
-        let (mut loss_sum, mut correct) = (0.0, 0);
-        for start in (0..n).step_by(INFERENCE_BATCH) {
-            let len = INFERENCE_BATCH.min(n - start);
-            let (xb, yb) = (x.narrow(0, start, len)?, one_hot.narrow(0, start, len)?);
-            let (z, activation) = self.inference_logits(&xb, cpu.as_ref())?;
-            loss_sum += cross_entropy(&z, activation, &yb)?.to_scalar::<f32>()? as f64 * len as f64;
-            correct += count_correct(&class_scores(&z, activation)?, &yb)?;
+    /// Run samples `x` through the model in inference mode: per wanted output, its values
+    /// for every sample.
+    fn run_inference(&self, x: &Tensor, want: Want) -> Result<Vec<Vec<f32>>> {
+        match self.on_host() {
+            true => inference(&Engine::new(Host::new(), self.layer_slice(), true), x, want),
+            false => inference(
+                &Engine::new(OnDevice::new(self.device()), self.layer_slice(), false),
+                x,
+                want,
+            ),
         }
-        Ok((loss_sum / n as f64, correct as f64 / n as f64))
     }
 
     /// The model's outputs for samples `x`: with a softmax output, one row of class
-    /// probabilities per sample.
+    /// probabilities per sample; with a sigmoid output, the probability of a yes.
     pub fn predict(&self, x: &impl IntoTensor) -> Result<Array2<f32>> {
-        let x = x.to_tensor_on(self.device())?;
+        let x = x.to_tensor_on(&candle_core::Device::Cpu)?;
         check_inputs(self, &x, "predict")?;
-        if self.output_shape().len() != 1 {
+        let outputs = self.output_shape();
+        if outputs.len() != 1 {
             bail!(
                 "predict: the model's output {} is not one row per sample; hint: use layer_outputs to look at feature maps",
-                crate::arrays::keras_shape(&self.output_shape())
+                keras_shape(&outputs)
             );
         }
-        let x = to_internal(&x)?;
-        let n = x.dims()[0];
-        let cpu = CpuTrainer::plan(self);
-        let mut rows = Vec::new();
-        for start in (0..n).step_by(INFERENCE_BATCH) {
-            let xb = x.narrow(0, start, INFERENCE_BATCH.min(n - start))?;
-            let (z, activation) = self.inference_logits(&xb, cpu.as_ref())?;
-            rows.push(activation.apply(&z, 1)?);
-        }
-        let all = Tensor::cat(&rows, 0)?;
-        to_array(&all)?
-            .into_dimensionality::<Ix2>()
-            .map_err(|e| crate::Error::invalid(format!("predict: {e}")))
+        let values = self.run_inference(&x, Want::Outputs)?.remove(0);
+        Array2::from_shape_vec((x.dims()[0], outputs[0]), values).map_err(|e| Error::invalid(format!("predict: {e}")))
     }
 
-    /// The predicted class of each sample: the index of its highest output.
+    /// The predicted class of each sample: the index of its highest output — or, for a
+    /// single sigmoid output, 1 where the probability is above 0.5.
     pub fn predict_classes(&self, x: &impl IntoTensor) -> Result<Array1<usize>> {
         let scores = self.predict(x)?;
-        let t = scores.to_tensor()?;
-        let classes = t.argmax(D::Minus1)?.to_vec1::<u32>()?;
-        Ok(classes.into_iter().map(|c| c as usize).collect())
+        let single_sigmoid = scores.ncols() == 1
+            && self.layer_slice().last().is_some_and(|l| {
+                use crate::layers::Layer;
+                l.layer.activation() == Activation::Sigmoid
+            });
+        Ok(scores
+            .rows()
+            .into_iter()
+            .map(|row| match single_sigmoid {
+                true => usize::from(row[0] > 0.5),
+                false => argmax(row.as_slice().unwrap_or(&row.to_vec())),
+            })
+            .collect())
     }
 
     /// The output of every layer for samples `x`, in Keras layout — e.g. the feature maps
     /// `(samples, rows, cols, filters)` of each Conv2D — first layer first.
     pub fn layer_outputs(&self, x: &impl IntoTensor) -> Result<Vec<ArrayD<f32>>> {
-        let x = x.to_tensor_on(self.device())?;
+        let x = x.to_tensor_on(&candle_core::Device::Cpu)?;
         check_inputs(self, &x, "layer_outputs")?;
-        self.forward_all(&to_internal(&x)?)?
+        let n = x.dims()[0];
+        let outputs = self.run_inference(&x, Want::EveryLayer)?;
+        self.layer_slice()
             .iter()
-            .map(|t| to_array(&to_keras(t)?))
+            .zip(outputs)
+            .map(|(layer, values)| {
+                let mut shape = vec![n];
+                shape.extend(&layer.output_shape);
+                ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::invalid(format!("layer_outputs: {e}")))
+            })
             .collect()
     }
+}
+
+/// Inference on every sample of `x`, in batches of [`INFERENCE_BATCH`].
+fn inference<B: Backend>(engine: &Engine<B>, x: &Tensor, want: Want) -> Result<Vec<Vec<f32>>>
+where
+    B::Buf: Send,
+{
+    let n = x.dims()[0];
+    let width = x.elem_count() / n.max(1);
+    let data = engine.backend().load(x)?;
+    let ids: Vec<usize> = (0..n).collect();
+    let every_layer = matches!(want, Want::EveryLayer);
+    let mut all: Vec<Vec<f32>> = Vec::new();
+    for chunk in ids.chunks(INFERENCE_BATCH) {
+        let outputs = engine.infer((&data, width), chunk, None::<Head>, every_layer)?;
+        if all.is_empty() {
+            all = outputs;
+        } else {
+            all.iter_mut().zip(outputs).for_each(|(a, o)| a.extend(o));
+        }
+    }
+    Ok(all)
 }

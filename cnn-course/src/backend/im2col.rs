@@ -15,40 +15,12 @@
 //!   row ordered (kernel row, kernel column, channel) — Keras' kernel order.
 
 use super::simd::vectorized;
+use crate::padding::Geometry;
 
-/// Sizes of a 2-D convolution (or pooling) over one sample.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ConvGeometry {
-    pub in_rows: usize,
-    pub in_cols: usize,
-    pub channels: usize,
-    pub out_rows: usize,
-    pub out_cols: usize,
-    pub kernel_rows: usize,
-    pub kernel_cols: usize,
-    pub stride_rows: usize,
-    pub stride_cols: usize,
-    pub dilation: usize,
-    /// Zero rows added above the image (`same` padding).
-    pub pad_top: usize,
-    /// Zero columns added left of the image.
-    pub pad_left: usize,
-}
-
-impl ConvGeometry {
+impl Geometry {
     /// Values in one input sample.
-    pub fn input_len(&self) -> usize {
-        self.in_rows * self.in_cols * self.channels
-    }
-
-    /// Output pixels of one sample.
-    pub fn out_pixels(&self) -> usize {
-        self.out_rows * self.out_cols
-    }
-
-    /// Length of one window: a row of `cols`.
-    pub fn window_len(&self) -> usize {
-        self.kernel_rows * self.kernel_cols * self.channels
+    pub(crate) fn input_len(&self) -> usize {
+        self.in_pixels() * self.channels
     }
 
     /// The input row read by output row `out_row` at kernel row `k`, if inside the image.
@@ -100,7 +72,7 @@ impl ConvGeometry {
 }
 
 /// Copy every window of `x` into a row of `cols` (padding reads as zero).
-pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32]) {
+pub(crate) fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32]) {
     vectorized(
         #[inline(always)]
         || {
@@ -119,7 +91,7 @@ pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32]) {
 
 /// The reverse of [`im2col`] for gradients: `dx` = the sum, over every window that read an
 /// input pixel, of that window entry's gradient in `dcols`.
-pub(crate) fn col2im(g: &ConvGeometry, dcols: &[f32], dx: &mut [f32]) {
+pub(crate) fn col2im(g: &Geometry, dcols: &[f32], dx: &mut [f32]) {
     vectorized(
         #[inline(always)]
         || {
@@ -144,10 +116,10 @@ pub(crate) fn col2im(g: &ConvGeometry, dcols: &[f32], dx: &mut [f32]) {
 mod tests {
     use super::*;
 
-    fn geometry(stride: usize, dilation: usize, pad: usize) -> ConvGeometry {
+    fn geometry(stride: usize, dilation: usize, pad: usize) -> Geometry {
         let (in_rows, in_cols, k) = (6, 5, 3);
         let out = |n: usize| (n + 2 * pad - (k - 1) * dilation - 1) / stride + 1;
-        ConvGeometry {
+        Geometry {
             in_rows,
             in_cols,
             channels: 2,
@@ -164,7 +136,7 @@ mod tests {
     }
 
     /// Entry `(pixel, window position)` of cols, read straight from the definition.
-    fn window_value(g: &ConvGeometry, x: &[f32], n: usize, pixel: usize, at: usize) -> f32 {
+    fn window_value(g: &Geometry, x: &[f32], n: usize, pixel: usize, at: usize) -> f32 {
         let (orow, ocol) = (pixel / g.out_cols, pixel % g.out_cols);
         let (kr, rest) = (at / (g.kernel_cols * g.channels), at % (g.kernel_cols * g.channels));
         let (kc, ch) = (rest / g.channels, rest % g.channels);

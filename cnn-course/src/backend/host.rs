@@ -1,0 +1,318 @@
+//! The CPU backend: plain `f32` buffers and tuned kernels.
+//!
+//! Buffers come from a [`Workspace`] and go back to it when dropped, so a training step
+//! reuses the previous step's memory instead of asking the operating system for fresh
+//! pages (measured before this design: 880,000 page faults in 2 epochs of the seed
+//! convnet). Every kernel runs on the calling thread; the trainer runs pieces of a batch
+//! side by side instead, so each core keeps its piece's feature maps in its own cache.
+
+use super::im2col::{col2im, im2col};
+use super::matmul::{matmul, Op};
+use super::pooling::{avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward};
+use super::simd::vectorized;
+use super::workspace::Workspace;
+use super::Backend;
+use crate::padding::Geometry;
+use crate::{Activation, Result};
+use candle_core::{DType, Device, Tensor};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+/// The CPU backend; see the module documentation.
+#[derive(Clone, Default)]
+pub(crate) struct Host {
+    floats: Arc<Workspace<f32>>,
+    indices: Arc<Workspace<u32>>,
+}
+
+/// A buffer that returns to its workspace when dropped (buffers made from a tensor's
+/// values belong to no workspace).
+pub(crate) struct Pooled<T: Copy + Default> {
+    values: Vec<T>,
+    pool: Option<Arc<Workspace<T>>>,
+}
+
+impl<T: Copy + Default> Drop for Pooled<T> {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.give(std::mem::take(&mut self.values));
+        }
+    }
+}
+
+impl<T: Copy + Default> Deref for Pooled<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.values
+    }
+}
+
+impl<T: Copy + Default> DerefMut for Pooled<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.values
+    }
+}
+
+impl Host {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// A buffer of `len` values whose contents the caller overwrites.
+    fn buffer(&self, len: usize) -> Pooled<f32> {
+        Pooled {
+            values: self.floats.take(len),
+            pool: Some(self.floats.clone()),
+        }
+    }
+
+    fn wrap(&self, values: Vec<f32>) -> Pooled<f32> {
+        Pooled { values, pool: None }
+    }
+}
+
+impl Backend for Host {
+    type Buf = Pooled<f32>;
+    type Index = Pooled<u32>;
+
+    fn load(&self, t: &Tensor) -> Result<Self::Buf> {
+        Ok(self.wrap(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?))
+    }
+
+    fn upload(&self, values: &[f32]) -> Result<Self::Buf> {
+        let mut buffer = self.buffer(values.len());
+        buffer.copy_from_slice(values);
+        Ok(buffer)
+    }
+
+    fn download(&self, x: &Self::Buf) -> Result<Vec<f32>> {
+        Ok(x.to_vec())
+    }
+
+    fn to_tensor(&self, x: &Self::Buf, shape: &[usize]) -> Result<Tensor> {
+        Ok(Tensor::from_slice(x, shape, &Device::Cpu)?)
+    }
+
+    fn gather_rows(&self, data: &Self::Buf, width: usize, ids: &[usize]) -> Result<Self::Buf> {
+        let mut rows = self.buffer(ids.len() * width);
+        for (row, &id) in rows.chunks_mut(width.max(1)).zip(ids) {
+            row.copy_from_slice(&data[id * width..(id + 1) * width]);
+        }
+        Ok(rows)
+    }
+
+    fn copy(&self, x: &Self::Buf) -> Result<Self::Buf> {
+        self.upload(x)
+    }
+
+    fn add(&self, mut a: Self::Buf, b: &Self::Buf) -> Result<Self::Buf> {
+        vectorized(
+            #[inline(always)]
+            || a.iter_mut().zip(b.iter()).for_each(|(a, b)| *a += b),
+        );
+        Ok(a)
+    }
+
+    fn matmul(
+        &self,
+        (m, k, n): (usize, usize, usize),
+        a: &Self::Buf,
+        a_op: Op,
+        b: &Self::Buf,
+        b_op: Op,
+    ) -> Result<Self::Buf> {
+        let mut c = self.buffer(m * n);
+        matmul((m, k, n), a, a_op, b, b_op, &mut c, false);
+        Ok(c)
+    }
+
+    fn bias_activation(
+        &self,
+        mut z: Self::Buf,
+        bias: Option<&Self::Buf>,
+        width: usize,
+        activation: Activation,
+    ) -> Result<Self::Buf> {
+        vectorized(
+            #[inline(always)]
+            || {
+                if let Some(bias) = bias {
+                    for row in z.chunks_mut(width) {
+                        row.iter_mut().zip(bias.iter()).for_each(|(v, b)| *v += b);
+                    }
+                }
+                match activation {
+                    Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(0.0)),
+                    Activation::Sigmoid => z.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
+                    Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
+                    Activation::Softmax => z.chunks_mut(width).for_each(softmax_row),
+                    Activation::Linear => {}
+                }
+            },
+        );
+        Ok(z)
+    }
+
+    fn activation_backward(
+        &self,
+        mut dy: Self::Buf,
+        y: &Self::Buf,
+        width: usize,
+        activation: Activation,
+    ) -> Result<Self::Buf> {
+        vectorized(
+            #[inline(always)]
+            || match activation {
+                Activation::Relu => dy
+                    .iter_mut()
+                    .zip(y.iter())
+                    .for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
+                Activation::Sigmoid => dy.iter_mut().zip(y.iter()).for_each(|(d, &y)| *d *= y * (1.0 - y)),
+                Activation::Tanh => dy.iter_mut().zip(y.iter()).for_each(|(d, &y)| *d *= 1.0 - y * y),
+                // dz = y ⊙ (dy − Σ dy·y) on each row.
+                Activation::Softmax => {
+                    for (d, y) in dy.chunks_mut(width).zip(y.chunks(width)) {
+                        let dot: f32 = d.iter().zip(y).map(|(d, y)| d * y).sum();
+                        d.iter_mut().zip(y).for_each(|(d, y)| *d = y * (*d - dot));
+                    }
+                }
+                Activation::Linear => {}
+            },
+        );
+        Ok(dy)
+    }
+
+    fn column_sums(&self, m: &Self::Buf, width: usize) -> Result<Self::Buf> {
+        let mut sums = self.buffer(width);
+        sums.fill(0.0);
+        vectorized(
+            #[inline(always)]
+            || {
+                for row in m.chunks(width) {
+                    sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                }
+            },
+        );
+        Ok(sums)
+    }
+
+    fn im2col(&self, g: &Geometry, x: &Self::Buf, n: usize) -> Result<Self::Buf> {
+        let mut cols = self.buffer(n * g.out_pixels() * g.window_len());
+        im2col(g, x, &mut cols);
+        Ok(cols)
+    }
+
+    fn col2im(&self, g: &Geometry, cols: &Self::Buf, n: usize) -> Result<Self::Buf> {
+        let mut dx = self.buffer(n * g.input_len());
+        col2im(g, cols, &mut dx);
+        Ok(dx)
+    }
+
+    fn max_pool(&self, g: &Geometry, x: &Self::Buf, n: usize) -> Result<(Self::Buf, Self::Index)> {
+        let len = n * g.out_pixels() * g.channels;
+        let mut y = self.buffer(len);
+        let mut winners = Pooled {
+            values: self.indices.take(len),
+            pool: Some(self.indices.clone()),
+        };
+        max_pool_forward(g, x, &mut y, &mut winners);
+        Ok((y, winners))
+    }
+
+    fn max_pool_backward(&self, g: &Geometry, winners: &Self::Index, dy: &Self::Buf, n: usize) -> Result<Self::Buf> {
+        let mut dx = self.buffer(n * g.input_len());
+        max_pool_backward(g, winners, dy, &mut dx);
+        Ok(dx)
+    }
+
+    fn avg_pool(&self, g: &Geometry, x: &Self::Buf, n: usize) -> Result<Self::Buf> {
+        let mut y = self.buffer(n * g.out_pixels() * g.channels);
+        avg_pool_forward(g, x, &mut y);
+        Ok(y)
+    }
+
+    fn avg_pool_backward(&self, g: &Geometry, dy: &Self::Buf, n: usize) -> Result<Self::Buf> {
+        let mut dx = self.buffer(n * g.input_len());
+        avg_pool_backward(g, dy, &mut dx);
+        Ok(dx)
+    }
+
+    fn scale(&self, mut x: Self::Buf, factors: &[f32]) -> Result<Self::Buf> {
+        vectorized(
+            #[inline(always)]
+            || x.iter_mut().zip(factors).for_each(|(v, f)| *v *= f),
+        );
+        Ok(x)
+    }
+
+    fn channel_mix(
+        &self,
+        a: &Self::Buf,
+        b: Option<&Self::Buf>,
+        width: usize,
+        (p, q, r): (&[f32], &[f32], &[f32]),
+    ) -> Result<Self::Buf> {
+        let mut out = self.buffer(a.len());
+        vectorized(
+            #[inline(always)]
+            || match b {
+                Some(b) => {
+                    for ((out, a), b) in out.chunks_mut(width).zip(a.chunks(width)).zip(b.chunks(width)) {
+                        for ((((o, a), b), (p, q)), r) in out.iter_mut().zip(a).zip(b).zip(p.iter().zip(q)).zip(r) {
+                            *o = p * a + q * b + r;
+                        }
+                    }
+                }
+                None => {
+                    for (out, a) in out.chunks_mut(width).zip(a.chunks(width)) {
+                        for (((o, a), p), r) in out.iter_mut().zip(a).zip(p).zip(r) {
+                            *o = p * a + r;
+                        }
+                    }
+                }
+            },
+        );
+        Ok(out)
+    }
+
+    fn channel_sums(&self, a: &Self::Buf, b: &Self::Buf, width: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+        // f32 sums over 64 rows at a time (vectorized across channels), added to f64 totals.
+        const ROWS: usize = 64;
+        let (mut sums, mut products) = (vec![0f64; width], vec![0f64; width]);
+        let (mut part_sums, mut part_products) = (vec![0f32; width], vec![0f32; width]);
+        let rows = a.chunks(width * ROWS).zip(b.chunks(width * ROWS));
+        for (a_rows, b_rows) in rows {
+            vectorized(
+                #[inline(always)]
+                || {
+                    part_sums.fill(0.0);
+                    part_products.fill(0.0);
+                    for (a, b) in a_rows.chunks(width).zip(b_rows.chunks(width)) {
+                        for (((s, p), a), b) in part_sums.iter_mut().zip(part_products.iter_mut()).zip(a).zip(b) {
+                            *s += a;
+                            *p += a * b;
+                        }
+                    }
+                },
+            );
+            sums.iter_mut().zip(&part_sums).for_each(|(t, s)| *t += *s as f64);
+            products
+                .iter_mut()
+                .zip(&part_products)
+                .for_each(|(t, p)| *t += *p as f64);
+        }
+        Ok((sums, products))
+    }
+}
+
+/// Softmax of one row in place, shifted by its maximum so `exp` never overflows.
+#[inline(always)]
+fn softmax_row(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    row.iter_mut().for_each(|v| *v /= sum);
+}

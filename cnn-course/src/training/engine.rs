@@ -1,0 +1,501 @@
+//! The engine: runs a model's layers forward and backward over a batch, on a backend.
+//!
+//! It knows nothing about any particular layer. A training step:
+//!
+//! 1. reads every layer's weights once, and draws the step's random values (dropout);
+//! 2. cuts the batch into pieces of at most [`PIECE`] samples — fixed by the batch size
+//!    alone, so results do not depend on the number of cores — and on the CPU runs the
+//!    pieces side by side, each on one core, forward through every layer, through the loss
+//!    and back, so that a piece's feature maps stay in that core's cache;
+//! 3. where a layer needs sums over the whole batch (batch normalization), lets every piece
+//!    reach that layer first, adds the pieces' shares in order, and goes on;
+//! 4. adds the pieces' weight gradients in piece order.
+//!
+//! On another device the whole batch is one piece.
+
+use crate::backend::Backend;
+use crate::layers::{Kept, Layer, Needs, Pass, SumsFor, Weight};
+use crate::losses::{loss_step, Head};
+use crate::model::ModelLayer;
+use crate::{bail, Result};
+use candle_core::Tensor;
+use rayon::prelude::*;
+
+/// Samples per piece of a batch, at most (the seed convnet keeps about 0.6 MB of feature
+/// maps per sample: 8 samples fit in a core's cache).
+pub(crate) const PIECE: usize = 8;
+
+/// Multiply-adds of a batch below which its pieces run one after the other on the calling
+/// thread: handing them to other threads would cost more (a dense 784-10-10-3 model
+/// trained 0.7× as fast on two threads).
+const WORTH_THREADS: usize = 2_000_000;
+
+/// Per layer, the batch sums it asked for (batch norm), once every piece has reached it.
+type LayerSums = [Option<Vec<f64>>];
+
+/// A model's layers planned for a backend.
+pub(crate) struct Engine<'m, B: Backend> {
+    backend: B,
+    layers: &'m [ModelLayer],
+    /// Per layer: whether it runs in training mode during training (a frozen batch norm
+    /// does not), and which gradients its backward pass produces.
+    modes: Vec<bool>,
+    needs: Vec<Needs>,
+    /// Whether each layer's backward pass runs at all (some layer at or before it trains).
+    backward: Vec<bool>,
+    work_per_sample: usize,
+    /// Run the pieces on the CPU's cores (the host backend).
+    parallel: bool,
+}
+
+/// What a training step produced.
+pub(crate) struct StepOutcome {
+    /// Mean loss over the batch.
+    pub loss: f64,
+    /// Correct answers (samples, or fractions of samples for binary losses).
+    pub correct: f64,
+    /// Each trainable weight of a trainable layer with its gradient.
+    pub gradients: Vec<(String, Weight, Tensor)>,
+    /// The forward batch sums of the layers that asked for them (for `finish_step`).
+    pub sums: Vec<Option<Vec<f64>>>,
+}
+
+/// One piece of a batch while a step runs.
+struct Piece<B: Backend> {
+    /// Position of its first sample in the batch, and its samples.
+    first: usize,
+    n: usize,
+    /// `outputs[0]` is the input, `outputs[l + 1]` the output of layer `l`.
+    outputs: Vec<Option<B::Buf>>,
+    kept: Vec<Option<Kept<B>>>,
+    /// The gradient at the output of the next layer the backward pass reaches.
+    dy: Option<B::Buf>,
+    /// Per layer, the gradients of its trainable weights.
+    grads: Vec<Vec<B::Buf>>,
+    /// Per layer, this piece's share of the batch's gradient sums (batch norm).
+    shares: Vec<Option<Vec<f64>>>,
+    loss: f64,
+    correct: f64,
+}
+
+/// Sizes `(first sample, samples)` of the pieces of a batch: as few as possible of at most
+/// `piece` samples, all of nearly the same size.
+pub(crate) fn pieces(batch: usize, piece: usize) -> Vec<(usize, usize)> {
+    let count = batch.div_ceil(piece.max(1)).max(1);
+    let (size, longer) = (batch / count, batch % count);
+    let mut first = 0;
+    (0..count)
+        .map(|i| {
+            let n = size + usize::from(i < longer);
+            first += n;
+            (first - n, n)
+        })
+        .collect()
+}
+
+/// What the step's layers receive besides their input, fixed for a whole step.
+struct StepInputs<'a, B: Backend> {
+    weights: &'a [Vec<B::Buf>],
+    draws: &'a [Option<Vec<f32>>],
+    batch: usize,
+    train: bool,
+    /// Where the loss reads the last layer: its scores (no activation) or its output.
+    head: Option<Head>,
+}
+
+impl<'m, B: Backend> Engine<'m, B> {
+    /// Plan `layers` for `backend`; `parallel` runs pieces on the CPU's cores.
+    pub(crate) fn new(backend: B, layers: &'m [ModelLayer], parallel: bool) -> Self {
+        let mut trained_before = false;
+        let (mut modes, mut needs, mut backward) = (Vec::new(), Vec::new(), Vec::new());
+        for layer in layers {
+            let has_trainable = layer.layer.weights().iter().any(|w| w.trainable);
+            modes.push(layer.trainable || !layer.layer.inference_when_frozen());
+            let trains = has_trainable && layer.trainable;
+            needs.push(Needs {
+                input: trained_before,
+                weights: trains,
+            });
+            trained_before |= trains;
+            backward.push(trained_before);
+        }
+        let work_per_sample = layers.iter().map(|l| l.layer.work_per_sample()).sum();
+        Engine {
+            backend,
+            layers,
+            modes,
+            needs,
+            backward,
+            work_per_sample,
+            parallel,
+        }
+    }
+
+    pub(crate) fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Every layer's current weights, as the backend holds them.
+    fn weights(&self) -> Result<Vec<Vec<B::Buf>>> {
+        self.layers
+            .iter()
+            .map(|l| {
+                l.layer
+                    .weights()
+                    .iter()
+                    .map(|w| self.backend.load(&w.param.get()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn piece_size(&self, batch: usize) -> usize {
+        if self.parallel {
+            PIECE
+        } else {
+            batch.max(1)
+        }
+    }
+
+    /// Run `work` on every piece, side by side when worth it, stopping at the first error.
+    fn each_piece(
+        &self,
+        pieces: &mut [Piece<B>],
+        work: impl Fn(&mut Piece<B>) -> Result<()> + Sync + Send,
+    ) -> Result<()>
+    where
+        B::Buf: Send,
+    {
+        let batch: usize = pieces.iter().map(|p| p.n).sum();
+        if self.parallel && batch * self.work_per_sample >= WORTH_THREADS {
+            pieces.par_iter_mut().try_for_each(work)
+        } else {
+            pieces.iter_mut().try_for_each(work)
+        }
+    }
+
+    /// Every piece's share of a sum, added in piece order.
+    fn sum_pieces(
+        &self,
+        pieces: &mut [Piece<B>],
+        keep: Option<usize>,
+        share: impl Fn(&Piece<B>) -> Result<Vec<f64>> + Sync + Send,
+    ) -> Result<Vec<f64>> {
+        let shares: Vec<Vec<f64>> = match self.parallel {
+            true => pieces.par_iter().map(share).collect::<Result<_>>()?,
+            false => pieces.iter().map(share).collect::<Result<_>>()?,
+        };
+        let mut total = shares.first().cloned().unwrap_or_default();
+        for more in shares.iter().skip(1) {
+            total.iter_mut().zip(more).for_each(|(t, m)| *t += m);
+        }
+        if let Some(l) = keep {
+            pieces
+                .iter_mut()
+                .zip(shares)
+                .for_each(|(piece, share)| piece.shares[l] = Some(share));
+        }
+        Ok(total)
+    }
+
+    fn pass<'a>(
+        &'a self,
+        step: &'a StepInputs<'a, B>,
+        (first, n): (usize, usize),
+        l: usize,
+        sums: (&'a LayerSums, &'a LayerSums),
+    ) -> Pass<'a, B> {
+        let drawn = step.draws[l].as_deref().map(|d| {
+            let per_sample = d.len() / step.batch.max(1);
+            &d[first * per_sample..(first + n) * per_sample]
+        });
+        Pass {
+            backend: &self.backend,
+            n,
+            train: step.train && self.modes[l],
+            weights: &step.weights[l],
+            drawn,
+            sums: sums.0[l].as_deref(),
+            grad_sums: sums.1[l].as_deref(),
+            grad_share: None,
+            scores_only: l + 1 == self.layers.len() && step.head.is_some_and(Head::takes_scores),
+        }
+    }
+
+    /// Layers `range` forward on one piece.
+    fn forward_layers(
+        &self,
+        step: &StepInputs<B>,
+        piece: &mut Piece<B>,
+        range: std::ops::Range<usize>,
+        sums: &[Option<Vec<f64>>],
+    ) -> Result<()> {
+        let none = vec![None; self.layers.len()];
+        for l in range {
+            let pass = self.pass(step, (piece.first, piece.n), l, (sums, &none));
+            let Some(x) = piece.outputs[l].as_ref() else {
+                bail!("engine: layer {l}'s input is missing");
+            };
+            let (y, kept) = self.layers[l]
+                .layer
+                .forward(&pass, x)
+                .map_err(|e| e.context(&self.layers[l].name))?;
+            piece.outputs[l + 1] = Some(y);
+            piece.kept[l] = Some(kept);
+        }
+        Ok(())
+    }
+
+    /// Layers `low..=high` backward on one piece, from `piece.dy`, while some layer still
+    /// needs a gradient.
+    fn backward_layers(
+        &self,
+        step: &StepInputs<B>,
+        piece: &mut Piece<B>,
+        (low, high): (usize, usize),
+        sums: (&LayerSums, &LayerSums),
+    ) -> Result<()> {
+        for l in (low..=high).rev() {
+            if !self.backward[l] {
+                break;
+            }
+            let share = piece.shares[l].take();
+            let mut pass = self.pass(step, (piece.first, piece.n), l, sums);
+            pass.grad_share = share.as_deref();
+            let (Some(x), Some(y), Some(kept), Some(dy)) = (
+                piece.outputs[l].as_ref(),
+                piece.outputs[l + 1].as_ref(),
+                piece.kept[l].take(),
+                piece.dy.take(),
+            ) else {
+                bail!("engine: layer {l}'s backward pass lacks its forward pass");
+            };
+            let grads = self.layers[l]
+                .layer
+                .backward(&pass, (x, y), kept, dy, self.needs[l])
+                .map_err(|e| e.context(&self.layers[l].name))?;
+            piece.grads[l] = grads.weights;
+            piece.dy = grads.input;
+            piece.outputs[l + 1] = None;
+        }
+        Ok(())
+    }
+
+    /// The loss of one piece and the gradient at the last layer's output.
+    fn loss(&self, step: &StepInputs<B>, piece: &mut Piece<B>, targets: &[f32], head: Head) -> Result<()> {
+        let last = self.layers.len();
+        let Some(outputs) = piece.outputs[last].as_ref() else {
+            bail!("engine: the last layer's output is missing");
+        };
+        let width = targets.len() / step.batch.max(1);
+        let scores = self.backend.download(outputs)?;
+        let mine = &targets[piece.first * width..(piece.first + piece.n) * width];
+        let result = loss_step(head, &scores, mine, width, step.batch);
+        piece.loss = result.sum;
+        piece.correct = result.correct;
+        piece.dy = Some(self.backend.upload(&result.gradient)?);
+        Ok(())
+    }
+
+    /// Cut `ids` (rows of `data`, samples of `width` values) into pieces with their input.
+    fn cut(&self, data: &B::Buf, width: usize, ids: &[usize]) -> Result<Vec<Piece<B>>> {
+        let layers = self.layers.len();
+        pieces(ids.len(), self.piece_size(ids.len()))
+            .into_iter()
+            .map(|(first, n)| {
+                let mut outputs: Vec<Option<B::Buf>> = (0..=layers).map(|_| None).collect();
+                outputs[0] = Some(self.backend.gather_rows(data, width, &ids[first..first + n])?);
+                Ok(Piece {
+                    first,
+                    n,
+                    outputs,
+                    kept: (0..layers).map(|_| None).collect(),
+                    dy: None,
+                    grads: (0..layers).map(|_| Vec::new()).collect(),
+                    shares: vec![None; layers],
+                    loss: 0.0,
+                    correct: 0.0,
+                })
+            })
+            .collect()
+    }
+
+    /// One training step on samples `ids` of `data` (rows of `width` values) with their
+    /// `targets` (rows of the output's width): loss, accuracy and gradients. The weights
+    /// are not changed.
+    pub(crate) fn train_step(
+        &self,
+        (data, width): (&B::Buf, usize),
+        ids: &[usize],
+        targets: &[f32],
+        head: Head,
+    ) -> Result<StepOutcome>
+    where
+        B::Buf: Send,
+    {
+        let batch = ids.len();
+        let weights = self.weights()?;
+        let draws: Vec<Option<Vec<f32>>> = self.layers.iter().map(|l| l.layer.draw(batch)).collect();
+        let step = StepInputs {
+            weights: &weights,
+            draws: &draws,
+            batch,
+            train: true,
+            head: Some(head),
+        };
+        let layers = self.layers.len();
+        let syncs: Vec<usize> = (0..layers)
+            .filter(|&l| self.layers[l].layer.needs_sums(SumsFor::Forward, self.modes[l]))
+            .collect();
+        let mut pieces = self.cut(data, width, ids)?;
+        let mut forward_sums: Vec<Option<Vec<f64>>> = vec![None; layers];
+        let mut backward_sums: Vec<Option<Vec<f64>>> = vec![None; layers];
+
+        // Forward to each layer that needs the whole batch, then its sums.
+        let mut start = 0;
+        for &s in &syncs {
+            self.each_piece(&mut pieces, |p| self.forward_layers(&step, p, start..s, &forward_sums))?;
+            let none = vec![None; layers];
+            let total = self.sum_pieces(&mut pieces, None, |p| {
+                let pass = self.pass(&step, (p.first, p.n), s, (&forward_sums, &none));
+                let x = p.outputs[s].as_ref().expect("forwarded up to this layer");
+                self.layers[s].layer.batch_sums(SumsFor::Forward, &pass, x, None)
+            })?;
+            forward_sums[s] = Some(total);
+            start = s;
+        }
+        // The rest forward, the loss, and back to the last such layer.
+        let low = syncs.last().map_or(0, |s| s + 1);
+        self.each_piece(&mut pieces, |p| {
+            self.forward_layers(&step, p, start..layers, &forward_sums)?;
+            self.loss(&step, p, targets, head)?;
+            self.backward_layers(&step, p, (low, layers - 1), (&forward_sums, &backward_sums))
+        })?;
+        // Back through each layer that needs the whole batch's gradient sums.
+        for (j, &s) in syncs.iter().enumerate().rev() {
+            if !self.backward[s] {
+                break;
+            }
+            let total = self.sum_pieces(&mut pieces, Some(s), |p| {
+                let pass = self.pass(&step, (p.first, p.n), s, (&forward_sums, &backward_sums));
+                let x = p.outputs[s].as_ref().expect("kept for the backward pass");
+                self.layers[s]
+                    .layer
+                    .batch_sums(SumsFor::Backward, &pass, x, p.dy.as_ref())
+            })?;
+            backward_sums[s] = Some(total);
+            let low = if j == 0 { 0 } else { syncs[j - 1] + 1 };
+            self.each_piece(&mut pieces, |p| {
+                self.backward_layers(&step, p, (low, s), (&forward_sums, &backward_sums))
+            })?;
+        }
+
+        let loss = pieces.iter().map(|p| p.loss).sum::<f64>() / batch.max(1) as f64;
+        let correct = pieces.iter().map(|p| p.correct).sum();
+        let gradients = self.sum_gradients(pieces)?;
+        Ok(StepOutcome {
+            loss,
+            correct,
+            gradients,
+            sums: forward_sums,
+        })
+    }
+
+    /// The pieces' weight gradients added in piece order, as tensors of the weights' shapes.
+    fn sum_gradients(&self, pieces: Vec<Piece<B>>) -> Result<Vec<(String, Weight, Tensor)>> {
+        let mut per_layer: Vec<Vec<Option<B::Buf>>> = self.layers.iter().map(|_| Vec::new()).collect();
+        for piece in pieces {
+            for (l, grads) in piece.grads.into_iter().enumerate() {
+                if per_layer[l].is_empty() {
+                    per_layer[l] = grads.into_iter().map(Some).collect();
+                    continue;
+                }
+                for (sum, more) in per_layer[l].iter_mut().zip(grads) {
+                    if let Some(total) = sum.take() {
+                        *sum = Some(self.backend.add(total, &more)?);
+                    }
+                }
+            }
+        }
+        let mut named = Vec::new();
+        for (layer, sums) in self.layers.iter().zip(per_layer) {
+            let trainable = layer.layer.weights().into_iter().filter(|w| w.trainable);
+            for (weight, sum) in trainable.zip(sums) {
+                if let Some(sum) = sum {
+                    let tensor = self.backend.to_tensor(&sum, &weight.param.dims())?;
+                    named.push((format!("{}/{}", layer.name, weight.name), weight, tensor));
+                }
+            }
+        }
+        Ok(named)
+    }
+
+    /// Inference on samples `ids` of `data`: the last layer's output (`head`: its scores,
+    /// for the loss) or, with `every_layer`, every layer's output, each as host values.
+    pub(crate) fn infer(
+        &self,
+        (data, width): (&B::Buf, usize),
+        ids: &[usize],
+        head: Option<Head>,
+        every_layer: bool,
+    ) -> Result<Vec<Vec<f32>>>
+    where
+        B::Buf: Send,
+    {
+        let weights = self.weights()?;
+        let draws: Vec<Option<Vec<f32>>> = vec![None; self.layers.len()];
+        let step = StepInputs {
+            weights: &weights,
+            draws: &draws,
+            batch: ids.len(),
+            train: false,
+            head,
+        };
+        let layers = self.layers.len();
+        let mut pieces = self.cut(data, width, ids)?;
+        let none = vec![None; layers];
+        self.each_piece(&mut pieces, |p| self.forward_layers(&step, p, 0..layers, &none))?;
+        let wanted: Vec<usize> = match every_layer {
+            true => (1..=layers).collect(),
+            false => vec![layers],
+        };
+        wanted
+            .iter()
+            .map(|&i| {
+                let mut values = Vec::new();
+                for piece in &pieces {
+                    if let Some(output) = &piece.outputs[i] {
+                        values.extend(self.backend.download(output)?);
+                    }
+                }
+                Ok(values)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_the_batch_in_order_and_nearly_equal_sizes() {
+        for batch in [1, 2, 7, 10, 32, 64, 100] {
+            let pieces = pieces(batch, PIECE);
+            let mut next = 0;
+            for &(first, n) in &pieces {
+                assert_eq!(first, next, "batch {batch}: {pieces:?}");
+                assert!((1..=PIECE).contains(&n), "batch {batch}: {pieces:?}");
+                next += n;
+            }
+            assert_eq!(next, batch);
+            let sizes: Vec<usize> = pieces.iter().map(|p| p.1).collect();
+            assert!(
+                sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+                "{sizes:?}"
+            );
+        }
+        // Batch 10: two pieces of 5, not 8 + 2; the same on any number of cores.
+        assert_eq!(pieces(10, PIECE), vec![(0, 5), (5, 5)]);
+    }
+}
