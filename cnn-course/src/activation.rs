@@ -49,9 +49,11 @@ impl FromStr for Activation {
             "sigmoid" => Activation::Sigmoid,
             "tanh" => Activation::Tanh,
             "linear" | "none" | "" => Activation::Linear,
-            _ => bail!(
+            _ => {
+                bail!(Setting,
                 "unknown activation '{s}'; hint: use one of \"relu\", \"softmax\", \"sigmoid\", \"tanh\", \"linear\""
-            ),
+            )
+            }
         })
     }
 }

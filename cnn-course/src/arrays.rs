@@ -77,7 +77,7 @@ pub fn to_array(tensor: &Tensor) -> Result<ArrayD<f32>> {
         .to_vec1::<f32>()?;
     match ArrayD::from_shape_vec(IxDyn(tensor.dims()), values) {
         Ok(array) => Ok(array),
-        Err(e) => bail!("to_array: {e}"),
+        Err(e) => bail!(Shape, "to_array: {e}"),
     }
 }
 

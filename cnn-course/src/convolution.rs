@@ -26,7 +26,7 @@ where
 {
     let (n, k) = (input.len(), kernel.len());
     if k == 0 || k > n {
-        bail!("convolve1d: a kernel of {k} values does not fit in an input of {n}; hint: the kernel must be shorter than the input");
+        bail!(Shape, "convolve1d: a kernel of {k} values does not fit in an input of {n}; hint: the kernel must be shorter than the input");
     }
     let mut output = Array1::zeros(n - k + 1);
     for i in 0..output.len() {
@@ -54,13 +54,16 @@ where
     let (rows, cols) = image.dim();
     let (kr, kc) = kernel.dim();
     if kr == 0 || kc == 0 || stride == 0 {
-        bail!("convolve2d: kernel {kr}×{kc} and stride {stride} must all be at least 1");
+        bail!(
+            Setting,
+            "convolve2d: kernel {kr}×{kc} and stride {stride} must all be at least 1"
+        );
     }
     let (Some(r), Some(c)) = (
         AxisWindows::plan(rows, kr, stride, 1, padding),
         AxisWindows::plan(cols, kc, stride, 1, padding),
     ) else {
-        bail!("convolve2d: kernel {kr}×{kc} is larger than the image {rows}×{cols}; hint: use Padding::Same or a smaller kernel");
+        bail!(Shape, "convolve2d: kernel {kr}×{kc} is larger than the image {rows}×{cols}; hint: use Padding::Same or a smaller kernel");
     };
     // Zero-pad, then slide the window.
     let mut padded = Array2::<f32>::zeros((rows + r.pad_before + r.pad_after, cols + c.pad_before + c.pad_after));
@@ -82,7 +85,7 @@ where
 pub fn max_pool2d<S: Data<Elem = f32>>(image: &ArrayBase<S, Ix2>, size: usize) -> Result<Array2<f32>> {
     let (rows, cols) = image.dim();
     if size == 0 || size > rows || size > cols {
-        bail!("max_pool2d: a {size}×{size} window does not fit in the image {rows}×{cols}; hint: use a size from 1 to the image size");
+        bail!(Shape, "max_pool2d: a {size}×{size} window does not fit in the image {rows}×{cols}; hint: use a size from 1 to the image size");
     }
     let mut output = Array2::zeros((rows / size, cols / size));
     for i in 0..rows / size {

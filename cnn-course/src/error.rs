@@ -3,6 +3,8 @@
 //! Every message a learner can trigger names *where* (a layer, a file, a function),
 //! *what was expected*, *what came*, and ends with a hint, e.g.
 //! `conv2d_1: expected input with 1 channel, got 3 (input shape (None, 28, 28, 3)); hint: …`.
+//! The variant says what kind of mistake it is, so code (an exercise checker, a test) can
+//! tell a shape problem from a bad setting without reading the text.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,25 +12,107 @@ use std::path::PathBuf;
 /// Result with the crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Where a problem is, what it is, and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The layer, function or callback, e.g. `conv2d_1` or `fit` (empty when unknown).
+    pub place: String,
+    /// What was expected and what came.
+    pub what: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    /// Read `"place: what; hint: hint"` (the place and the hint may be left out).
+    pub fn parse(message: &str) -> Self {
+        let (rest, hint) = match message.rfind("; hint: ") {
+            Some(at) => (&message[..at], Some(message[at + 8..].to_string())),
+            None => (message, None),
+        };
+        let (place, what) = match rest.find(": ") {
+            Some(at) => (&rest[..at], &rest[at + 2..]),
+            None => ("", rest),
+        };
+        Problem {
+            place: place.to_string(),
+            what: what.to_string(),
+            hint,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.place.is_empty() {
+            write!(f, "{}: ", self.place)?;
+        }
+        f.write_str(&self.what)?;
+        match &self.hint {
+            Some(hint) => write!(f, "; hint: {hint}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Everything that can go wrong in the crate.
 ///
 /// `Debug` prints the same text as `Display`: a notebook cell that ends in `?` prints the
 /// error through `Debug`, and a learner should read the message, not a struct dump.
+#[derive(thiserror::Error)]
 pub enum Error {
-    /// A mistake in how the crate was called: a shape, a setting, an order of calls.
-    Invalid(String),
+    /// Shapes that do not fit together: data and the model's input, labels and its output,
+    /// a layer and the one before it.
+    #[error("{0}")]
+    Shape(Problem),
+    /// A setting outside what it may be, or a name that is not one of the choices.
+    #[error("{0}")]
+    Setting(Problem),
+    /// Values that cannot be used: NaN inputs, labels out of range, too little data.
+    #[error("{0}")]
+    Data(Problem),
+    /// Calls that cannot work in this order or state: not compiled, already training.
+    #[error("{0}")]
+    Usage(Problem),
+    /// A failure the crate's own checks should have prevented (please report it).
+    #[error("{0}")]
+    Internal(Problem),
     /// A file that exists but holds something other than what was expected.
+    #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
     /// The operating system refused a read or a write.
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// An error inside candle that the crate's own checks did not anticipate.
-    Candle(candle_core::Error),
+    #[error("candle: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+/// The kinds of [`Error`] that carry a [`Problem`], for [`bail!`](crate::bail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Shape,
+    Setting,
+    Data,
+    Usage,
+    Internal,
 }
 
 impl Error {
-    /// A learner-facing error from a ready-made message.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Error::Invalid(message.into())
+    /// An error of `kind` from a message `"place: what; hint: …"`.
+    pub fn new(kind: Kind, message: impl AsRef<str>) -> Self {
+        let problem = Problem::parse(message.as_ref());
+        match kind {
+            Kind::Shape => Error::Shape(problem),
+            Kind::Setting => Error::Setting(problem),
+            Kind::Data => Error::Data(problem),
+            Kind::Usage => Error::Usage(problem),
+            Kind::Internal => Error::Internal(problem),
+        }
     }
 
     /// An error about the contents of `path`.
@@ -47,23 +131,31 @@ impl Error {
         }
     }
 
-    /// Prefix the message with where it happened (a layer name, a function).
-    pub fn context(self, place: &str) -> Self {
+    /// The problem, for errors that carry one.
+    pub fn problem(&self) -> Option<&Problem> {
         match self {
-            Error::Invalid(m) => Error::Invalid(format!("{place}: {m}")),
-            Error::Candle(e) => Error::Invalid(format!("{place}: {e}")),
-            other => other,
+            Error::Shape(p) | Error::Setting(p) | Error::Data(p) | Error::Usage(p) | Error::Internal(p) => Some(p),
+            _ => None,
         }
     }
-}
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// Prefix the place with where it happened (a layer name, a function).
+    pub fn context(self, place: &str) -> Self {
+        let within = |mut p: Problem| {
+            p.place = match p.place.is_empty() {
+                true => place.to_string(),
+                false => format!("{place}: {}", p.place),
+            };
+            p
+        };
         match self {
-            Error::Invalid(m) => f.write_str(m),
-            Error::File { path, message } => write!(f, "{}: {message}", path.display()),
-            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            Error::Candle(e) => write!(f, "candle: {e}"),
+            Error::Shape(p) => Error::Shape(within(p)),
+            Error::Setting(p) => Error::Setting(within(p)),
+            Error::Data(p) => Error::Data(within(p)),
+            Error::Usage(p) => Error::Usage(within(p)),
+            Error::Internal(p) => Error::Internal(within(p)),
+            Error::Candle(e) => Error::Usage(within(Problem::parse(&format!("candle: {e}")))),
+            other => other,
         }
     }
 }
@@ -74,26 +166,36 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } => Some(source),
-            Error::Candle(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<candle_core::Error> for Error {
-    fn from(e: candle_core::Error) -> Self {
-        Error::Candle(e)
-    }
-}
-
-/// Return early with an [`Error::Invalid`] built like `format!`.
+/// Return early with an error of a [`Kind`], its message built like `format!`:
+/// `bail!(Shape, "{name}: expected …, got …; hint: …")`.
 #[macro_export]
 macro_rules! bail {
-    ($($arg:tt)*) => {
-        return Err($crate::Error::invalid(format!($($arg)*)))
+    ($kind:ident, $($arg:tt)*) => {
+        return Err($crate::Error::new($crate::error::Kind::$kind, format!($($arg)*)))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_splits_into_place_what_and_hint_and_prints_unchanged() {
+        let text =
+            "conv2d_1: expected input with 1 channel, got 3 (input shape (None, 28, 28, 3)); hint: convert the images";
+        let error = Error::new(Kind::Shape, text);
+        assert_eq!(error.to_string(), text);
+        let problem = error.problem().unwrap();
+        assert_eq!(problem.place, "conv2d_1");
+        assert_eq!(
+            problem.what,
+            "expected input with 1 channel, got 3 (input shape (None, 28, 28, 3))"
+        );
+        assert_eq!(problem.hint.as_deref(), Some("convert the images"));
+        let unplaced = Error::new(Kind::Setting, "unknown padding 'full'; hint: use \"valid\" or \"same\"");
+        assert_eq!(
+            unplaced.context("conv2d").to_string(),
+            "conv2d: unknown padding 'full'; hint: use \"valid\" or \"same\""
+        );
+    }
 }

@@ -83,7 +83,7 @@ pub fn save_image<S: Data<Elem = f32>, D: Dimension>(array: &ArrayBase<S, D>, pa
             let at = |ch: usize| byte(array[IxDyn(&[r as usize, c as usize, ch])]);
             image::Rgb([at(0), at(1), at(2)])
         })),
-        _ => bail!(
+        _ => bail!(Shape,
             "save_image: expected an array of shape (rows, cols) or (rows, cols, 3), got {shape:?}; hint: pick one image out of a batch with .slice(s![0, .., .., ..])"
         ),
     };

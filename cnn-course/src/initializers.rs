@@ -36,7 +36,7 @@ const COPIES_IN_TRAINING: u64 = 4;
 pub(crate) fn check_size(name: &str, shape: &[usize]) -> Result<usize> {
     let dims: Vec<String> = shape.iter().map(|d| thousands(*d)).collect();
     let Some(count) = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
-        bail!(
+        bail!(Shape,
             "{name}: a weight of shape ({}) has too many values to count; hint: shrink the input first, with pooling or strides, or use fewer units",
             dims.join(", ")
         );
@@ -44,7 +44,7 @@ pub(crate) fn check_size(name: &str, shape: &[usize]) -> Result<usize> {
     let needed = count as u64 * 4 * COPIES_IN_TRAINING;
     let available = available_memory();
     if needed > available {
-        bail!(
+        bail!(Shape,
             "{name}: a weight of shape ({}) has {} values; training it needs about {:.1} GB (weights, gradients and optimizer state), and this machine has {:.1} GB available; hint: shrink the input first, with pooling or strides, or use fewer units",
             dims.join(", "),
             thousands(count),

@@ -21,7 +21,7 @@ pub fn one_hot<S: AsRef<str>, C: AsRef<str>>(labels: &[S], categories: &[C]) -> 
         let label = label.as_ref();
         let Some(column) = categories.iter().position(|c| c.as_ref() == label) else {
             let known: Vec<&str> = categories.iter().map(|c| c.as_ref()).collect();
-            bail!("one_hot: label '{label}' (row {row}) is not one of the categories {known:?}; hint: add it to the categories or fix the label");
+            bail!(Data, "one_hot: label '{label}' (row {row}) is not one of the categories {known:?}; hint: add it to the categories or fix the label");
         };
         encoded[[row, column]] = 1.0;
     }
@@ -69,7 +69,7 @@ where
     for (row, class) in classes.into_iter().enumerate() {
         match class {
             Some(class) if class < num_classes => encoded[[row, class]] = 1.0,
-            _ => bail!(
+            _ => bail!(Data,
                 "to_categorical: the class in row {row} is not a number from 0 to {}; hint: num_classes is the number of categories",
                 num_classes.saturating_sub(1)
             ),
@@ -102,7 +102,7 @@ pub fn count_correct<S1: Data<Elem = f32>, S2: Data<Elem = f32>>(
     prediction: &ArrayBase<S2, Ix2>,
 ) -> Result<f32> {
     if truth.shape() != prediction.shape() {
-        bail!(
+        bail!(Shape,
             "count_correct: truth has shape {:?} but prediction has {:?}; hint: both must be one-hot rows for the same samples",
             truth.shape(),
             prediction.shape()

@@ -56,7 +56,7 @@ pub(crate) mod testing;
 
 pub use activation::Activation;
 pub use arrays::IntoTensor;
-pub use callbacks::{Callback, EarlyStopping, ModelCheckpoint};
+pub use callbacks::{Callback, EarlyStopping, Mode, ModelCheckpoint};
 pub use choice::Choice;
 pub use device::default_device;
 pub use error::{Error, Result};
@@ -109,7 +109,7 @@ pub mod prelude {
     pub use crate::{
         conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, AvgPool2D, BatchNormalization,
         Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit, Flatten, History, IntoTensor, Loss,
-        MaxPool2D, Metric, ModelCheckpoint, Nadam, Padding, RMSprop, Result, Sequential, Summary, SGD,
+        MaxPool2D, Metric, Mode, ModelCheckpoint, Nadam, Padding, RMSprop, Result, Sequential, Summary, SGD,
     };
     pub use ndarray::{array, s, Array, Array1, Array2, Array3, Array4, ArrayD, Axis};
 }

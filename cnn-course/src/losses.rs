@@ -40,7 +40,7 @@ impl FromStr for Loss {
                 Ok(Loss::SparseCategoricalCrossentropy)
             }
             "binary_crossentropy" | "BinaryCrossentropy" => Ok(Loss::BinaryCrossentropy),
-            _ => bail!(
+            _ => bail!(Setting,
                 "unknown loss '{s}'; hint: use \"categorical_crossentropy\" (one-hot labels), \"sparse_categorical_crossentropy\" (class numbers) or \"binary_crossentropy\" (0/1 labels, one sigmoid output)"
             ),
         }
@@ -82,13 +82,13 @@ impl Head {
     pub(crate) fn choose(loss: Loss, activation: Activation, units: usize, last_layer: &str) -> Result<Head> {
         let categorical = loss != Loss::BinaryCrossentropy;
         match (categorical, activation) {
-            (true, _) if units == 1 => bail!(
+            (true, _) if units == 1 => bail!(Shape,
                 "{last_layer}: {loss} needs one output per class, and this model has 1 output — the loss would always be 0 (the softmax of one number is 1); hint: for two classes use Dense(1, \"sigmoid\") with \"binary_crossentropy\" and 0/1 labels, or Dense(2, \"softmax\") with {loss}"
             ),
             (true, Activation::Softmax | Activation::Linear) => Ok(Head::SoftmaxScores),
             (true, _) => Ok(Head::Probabilities),
             (false, Activation::Sigmoid | Activation::Linear) => Ok(Head::SigmoidScores),
-            (false, other) => bail!(
+            (false, other) => bail!(Shape,
                 "{last_layer}: binary_crossentropy reads each output as the probability of a yes, through a sigmoid, and this model's output is {other}; hint: end the model with Dense(1, \"sigmoid\") for a yes/no question, or use categorical_crossentropy with a softmax output"
             ),
         }

@@ -38,7 +38,10 @@ impl FromStr for Padding {
         match s.to_ascii_lowercase().as_str() {
             "valid" => Ok(Padding::Valid),
             "same" => Ok(Padding::Same),
-            _ => bail!("unknown padding '{s}'; hint: use \"valid\" (no padding) or \"same\""),
+            _ => bail!(
+                Setting,
+                "unknown padding '{s}'; hint: use \"valid\" (no padding) or \"same\""
+            ),
         }
     }
 }
@@ -207,17 +210,17 @@ impl Geometry {
 /// ```
 pub fn conv_output_size(input: usize, kernel: usize, padding: usize, stride: usize) -> Result<usize> {
     if kernel == 0 || stride == 0 {
-        bail!(
+        bail!(Setting,
             "conv_output_size: kernel and stride must be at least 1, got kernel {kernel}, stride {stride}; hint: a stride of 1 moves the kernel one pixel at a time"
         );
     }
     let Some(padded) = padding.checked_mul(2).and_then(|p| p.checked_add(input)) else {
-        bail!(
+        bail!(Setting,
             "conv_output_size: {input} pixels padded by {padding} on each side is too large to count; hint: image sizes are a few thousand pixels at most"
         );
     };
     if kernel > padded {
-        bail!(
+        bail!(Shape,
             "conv_output_size: a kernel of {kernel} does not fit in {input} pixels padded by {padding} on each side ({padded}); hint: use a smaller kernel or more padding"
         );
     }

@@ -281,3 +281,44 @@ fn batch_norm_statistics_are_non_trainable() -> Result<()> {
     assert_eq!(model.summary().non_trainable_params, 30 + 75);
     Ok(())
 }
+
+#[test]
+fn settings_read_like_keras_as_names_or_as_typed_values() -> Result<()> {
+    let by_name = |padding: &str, activation: &str| -> Result<Sequential> {
+        let mut model = Sequential::new();
+        model.add(
+            Conv2D::new(4, 3)
+                .padding(padding)
+                .activation(activation)
+                .input_shape((8, 8, 1)),
+        )?;
+        Ok(model)
+    };
+    let mut typed = Sequential::new();
+    typed.add(
+        Conv2D::new(4, 3)
+            .padding(Padding::Same)
+            .activation(Activation::Relu)
+            .input_shape((8, 8, 1)),
+    )?;
+    typed.add(MaxPool2D::new(2).padding(Padding::Same))?;
+    typed.add(Flatten::new())?;
+    typed.add(Dense::new(3).activation(Activation::Softmax))?;
+    typed.compile("adam", Loss::CategoricalCrossentropy, [Metric::Accuracy])?;
+    assert_eq!(typed.loss_name(), Some("categorical_crossentropy"));
+    assert_eq!(
+        by_name("same", "relu")?.output_shape(),
+        typed.layers()[0].output_shape()
+    );
+    assert_eq!(
+        by_name("full", "relu").err().unwrap().to_string(),
+        "conv2d: unknown padding 'full'; hint: use \"valid\" (no padding) or \"same\""
+    );
+    let _ = EarlyStopping::new().mode(Mode::Min).mode("max");
+    assert!(
+        typed.device_description().starts_with("CPU: "),
+        "{}",
+        typed.device_description()
+    );
+    Ok(())
+}

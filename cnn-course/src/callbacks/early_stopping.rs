@@ -4,8 +4,9 @@
 //! With `restore_best_weights`, the model then gets back the weights of its best epoch
 //! (as in Keras, only when training was stopped early).
 
-use super::monitor::Monitor;
+use super::monitor::{Mode, Monitor};
 use super::{Callback, Control, EpochLogs, TrainingPlan};
+use crate::choice::Choice;
 use crate::layers::Weight;
 use crate::{Result, Sequential};
 use candle_core::Tensor;
@@ -59,8 +60,8 @@ impl EarlyStopping {
         self
     }
 
-    /// `"min"`, `"max"`, or `"auto"` (default).
-    pub fn mode(mut self, mode: &str) -> Self {
+    /// `"min"`, `"max"`, or `"auto"` (default), or a [`Mode`].
+    pub fn mode(mut self, mode: impl Into<Choice<Mode>>) -> Self {
         self.monitor.mode = mode.into();
         self
     }

@@ -12,6 +12,7 @@ mod monitor;
 
 pub use early_stopping::EarlyStopping;
 pub use model_checkpoint::ModelCheckpoint;
+pub use monitor::Mode;
 
 use crate::{Result, Sequential};
 

@@ -4,8 +4,9 @@
 //! `val_loss`) improves, so after training it holds the best epoch's weights even when
 //! later epochs overfit. Rebuild the same layers and call `load_weights` to use them.
 
-use super::monitor::Monitor;
+use super::monitor::{Mode, Monitor};
 use super::{Callback, Control, EpochLogs, TrainingPlan};
+use crate::choice::Choice;
 use crate::{Result, Sequential};
 use std::path::PathBuf;
 
@@ -43,7 +44,7 @@ impl ModelCheckpoint {
     }
 
     /// `"min"`, `"max"`, or `"auto"` (default: max for accuracies, min otherwise).
-    pub fn mode(mut self, mode: &str) -> Self {
+    pub fn mode(mut self, mode: impl Into<Choice<Mode>>) -> Self {
         self.monitor.mode = mode.into();
         self
     }

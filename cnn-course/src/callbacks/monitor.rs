@@ -1,49 +1,73 @@
 //! Watching one logged value for improvement — shared by the checkpoint and early stopping.
 
 use super::{EpochLogs, TrainingPlan};
-use crate::{bail, Result};
+use crate::choice::{choice_of, Choice};
+use crate::{bail, Error, Result};
+use std::str::FromStr;
+
+/// Which direction of a monitored value is an improvement, as Keras' `mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Lower is better for losses, higher for accuracies.
+    Auto,
+    Min,
+    Max,
+}
+
+choice_of!(Mode);
+
+impl FromStr for Mode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Mode::Auto),
+            "min" => Ok(Mode::Min),
+            "max" => Ok(Mode::Max),
+            _ => bail!(Setting, "unknown mode '{s}'; hint: use \"auto\", \"min\" or \"max\""),
+        }
+    }
+}
 
 /// A value to watch, which direction is better, and the best seen so far.
 #[derive(Clone, Debug)]
 pub(crate) struct Monitor {
     pub name: String,
-    pub mode: String,
+    pub mode: Choice<Mode>,
     pub min_delta: f64,
     pub best: Option<f64>,
+    maximize: bool,
 }
 
 impl Monitor {
     pub fn new(name: &str) -> Self {
         Monitor {
             name: name.into(),
-            mode: "auto".into(),
+            mode: Choice::Value(Mode::Auto),
             min_delta: 0.0,
             best: None,
+            maximize: false,
         }
-    }
-
-    /// Whether larger values are better: `max` mode, or `auto` for accuracies.
-    fn maximize(&self) -> bool {
-        self.mode == "max" || (self.mode == "auto" && self.name.contains("acc"))
     }
 
     /// Check the settings before training; forget the best value of an earlier run.
     pub fn begin(&mut self, callback: &str, plan: &TrainingPlan) -> Result<()> {
         self.best = None;
-        if !["auto", "min", "max"].contains(&self.mode.as_str()) {
-            bail!(
-                "{callback}: unknown mode '{}'; hint: use \"auto\", \"min\" or \"max\"",
-                self.mode
-            );
-        }
+        // Larger values are better in `max` mode, and in `auto` mode for accuracies.
+        self.maximize = match self.mode.resolve(callback)? {
+            Mode::Max => true,
+            Mode::Min => false,
+            Mode::Auto => self.name.contains("acc"),
+        };
         if !["loss", "accuracy", "val_loss", "val_accuracy", "acc", "val_acc"].contains(&self.name.as_str()) {
             bail!(
+                Setting,
                 "{callback}: cannot monitor '{}'; hint: use \"loss\", \"accuracy\", \"val_loss\" or \"val_accuracy\"",
                 self.name
             );
         }
         if self.name.starts_with("val_") && !plan.has_validation {
-            bail!(
+            bail!(Usage,
                 "{callback}: monitoring '{}' needs validation data; hint: pass .validation_split(0.2) or .validation_data(&x_val, &y_val) to fit, or monitor \"loss\"",
                 self.name
             );
@@ -55,7 +79,7 @@ impl Monitor {
     pub fn value(&self, logs: &EpochLogs) -> Result<f64> {
         match logs.get(&self.name) {
             Some(v) => Ok(v),
-            None => bail!("'{}' was not logged this epoch", self.name),
+            None => bail!(Usage, "'{}' was not logged this epoch", self.name),
         }
     }
 
@@ -63,7 +87,7 @@ impl Monitor {
     pub fn improves(&self, value: f64) -> bool {
         match self.best {
             None => value.is_finite(),
-            Some(best) if self.maximize() => value > best + self.min_delta,
+            Some(best) if self.maximize => value > best + self.min_delta,
             Some(best) => value < best - self.min_delta,
         }
     }

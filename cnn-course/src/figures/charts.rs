@@ -76,7 +76,8 @@ impl ChartSpec {
             self.draw(&root, title)?;
             root.present().map_err(drawing_error)?;
         }
-        RgbImage::from_raw(w, h, buffer).ok_or_else(|| crate::Error::invalid("figure: buffer size mismatch"))
+        RgbImage::from_raw(w, h, buffer)
+            .ok_or_else(|| crate::Error::new(crate::error::Kind::Internal, "figure: buffer size mismatch"))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: Option<&str>) -> Result<()> {
@@ -286,7 +287,10 @@ fn chart(spec: ChartSpec) -> Figure {
 
 fn check_history(history: &History, what: &str) -> Result<()> {
     if history.loss.is_empty() {
-        bail!("{what}: the history has no epochs; hint: plot what model.fit(...) returned after at least one epoch");
+        bail!(
+            Data,
+            "{what}: the history has no epochs; hint: plot what model.fit(...) returned after at least one epoch"
+        );
     }
     Ok(())
 }
@@ -327,7 +331,10 @@ pub fn plot_history(history: &History) -> Result<Figure> {
 /// both): validation loss and accuracy per epoch, training loss dashed.
 pub fn compare_histories(runs: &[(&str, &History)]) -> Result<Figure> {
     if runs.is_empty() {
-        bail!("compare_histories: no histories given; hint: pass &[(\"dropout\", &history_dropout), …]");
+        bail!(
+            Data,
+            "compare_histories: no histories given; hint: pass &[(\"dropout\", &history_dropout), …]"
+        );
     }
     let (mut loss, mut accuracy) = (Vec::new(), Vec::new());
     for (i, (name, history)) in runs.iter().enumerate() {
@@ -386,7 +393,7 @@ where
 {
     let n = class_names.len();
     if truth.len() != predicted.len() || truth.is_empty() || n == 0 {
-        bail!(
+        bail!(Shape,
             "confusion_matrix: {} true labels, {} predictions and {n} class names; hint: pass the same non-empty number of labels and predictions, and the class names",
             truth.len(),
             predicted.len()
@@ -397,6 +404,7 @@ where
         match (t.class(), p.class()) {
             (Some(t), Some(p)) if t < n && p < n => counts[t][p] += 1,
             _ => bail!(
+                Data,
                 "confusion_matrix: found a class outside 0..{}; hint: give one name per class",
                 n - 1
             ),
@@ -412,6 +420,7 @@ where
 pub fn probabilities(values: &[f32], class_names: &[impl AsRef<str>]) -> Result<Figure> {
     if values.len() != class_names.len() || values.is_empty() {
         bail!(
+            Shape,
             "probabilities: {} values for {} class names; hint: pass one row of model.predict(...) and the class names",
             values.len(),
             class_names.len()

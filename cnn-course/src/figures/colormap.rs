@@ -24,7 +24,10 @@ impl std::str::FromStr for Colormap {
             "viridis" => Ok(Colormap::Viridis),
             "gray" | "grey" | "greys" => Ok(Colormap::Gray),
             "diverging" | "rdbu" | "bwr" | "seismic" => Ok(Colormap::Diverging),
-            _ => bail!("unknown colormap '{s}'; hint: use \"viridis\", \"gray\" or \"diverging\""),
+            _ => bail!(
+                Setting,
+                "unknown colormap '{s}'; hint: use \"viridis\", \"gray\" or \"diverging\""
+            ),
         }
     }
 }

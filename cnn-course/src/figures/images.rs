@@ -31,7 +31,10 @@ pub(crate) struct ImagesSpec {
 impl ImagesSpec {
     fn new(images: Vec<ArrayD<f32>>, what: &'static str) -> Result<Self> {
         if images.is_empty() {
-            bail!("{what}: there are no images to show; hint: check the slice or the number of images asked for");
+            bail!(
+                Data,
+                "{what}: there are no images to show; hint: check the slice or the number of images asked for"
+            );
         }
         let spec = ImagesSpec {
             titles: Vec::new(),
@@ -208,6 +211,7 @@ pub fn image_grid<I: ImageSource>(images: &[I], titles: &[&str]) -> Result<Figur
     let mut spec = ImagesSpec::new(arrays, "image_grid")?;
     if !titles.is_empty() && titles.len() != spec.images.len() {
         bail!(
+            Shape,
             "image_grid: {} images but {} titles; hint: give one title per image, or none",
             spec.images.len(),
             titles.len()
@@ -221,6 +225,7 @@ pub fn image_grid<I: ImageSource>(images: &[I], titles: &[&str]) -> Result<Figur
 fn batch_images(x: &ArrayD<f32>, count: usize, what: &'static str) -> Result<Vec<ArrayD<f32>>> {
     if x.ndim() != 4 {
         bail!(
+            Shape,
             "{what}: expected a batch of images (samples, rows, cols, channels), got shape {:?}",
             x.shape()
         );
@@ -267,7 +272,7 @@ pub fn predictions<P: crate::labels::ClassNumber + Copy, T: crate::labels::Class
 ) -> Result<Figure> {
     let images = batch_images(&x.to_image_array()?, count, "predictions")?;
     if predicted.len() < images.len() || truth.len() < images.len() {
-        bail!(
+        bail!(Shape,
             "predictions: {} images but {} predictions and {} true labels; hint: pass predictions and labels for the same samples",
             images.len(),
             predicted.len(),
@@ -293,7 +298,7 @@ pub fn predictions<P: crate::labels::ClassNumber + Copy, T: crate::labels::Class
 pub fn kernels(layer: &ModelLayer) -> Result<Figure> {
     let weights = layer.get_weights()?;
     let Some(kernel) = weights.first().filter(|k| k.ndim() == 4) else {
-        bail!(
+        bail!(Usage,
             "kernels: layer '{}' ({}) has no convolution kernels; hint: pass a Conv2D layer, e.g. model.get_layer(\"conv2d\")?",
             layer.name(),
             layer.type_name()
@@ -315,7 +320,7 @@ pub fn kernels(layer: &ModelLayer) -> Result<Figure> {
 /// (from `model.layer_outputs(…)`).
 pub fn feature_maps(output: &ArrayD<f32>, sample: usize) -> Result<Figure> {
     if output.ndim() != 4 || sample >= output.shape()[0] {
-        bail!(
+        bail!(Shape,
             "feature_maps: expected a layer output of shape (samples, rows, cols, maps) with more than {sample} samples, got {:?}; hint: pass one of model.layer_outputs(&x)?, for a Conv2D or pooling layer",
             output.shape()
         );

@@ -95,7 +95,7 @@ impl Figure {
         let mut bytes = Vec::new();
         image
             .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-            .map_err(|e| Error::invalid(format!("figure: cannot encode PNG: {e}")))?;
+            .map_err(|e| Error::new(crate::error::Kind::Internal, format!("figure: cannot encode PNG: {e}")))?;
         Ok(bytes)
     }
 
@@ -222,5 +222,5 @@ pub(crate) fn escape(text: &str) -> String {
 }
 
 pub(crate) fn drawing_error(e: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("figure: drawing failed: {e}"))
+    Error::new(crate::error::Kind::Internal, format!("figure: drawing failed: {e}"))
 }

@@ -55,13 +55,14 @@ impl Picture {
             [r, c] => (r, c, 1),
             [r, c, 1] => (r, c, 1),
             [r, c, 3] => (r, c, 3),
-            _ => bail!(
+            _ => bail!(Shape,
                 "{what}: expected an image of shape (rows, cols), (rows, cols, 1) or (rows, cols, 3), got {}; hint: pick one image out of a batch, e.g. x.slice(s![0, .., .., ..])",
                 full_shape(&shape)
             ),
         };
         if rows == 0 || cols == 0 {
             bail!(
+                Data,
                 "{what}: the image is empty (shape {}); hint: check the slice that produced it",
                 full_shape(&shape)
             );
@@ -71,7 +72,7 @@ impl Picture {
             let finite = values.iter().filter(|v| v.is_finite());
             let (low, high) = finite.fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
             if low < -1e-3 || high > 1.0 + 1e-3 {
-                bail!(
+                bail!(Data,
                     "{what}: colour values must be in 0..1, found values from {low} to {high}; hint: divide 0..255 pixels by 255.0"
                 );
             }

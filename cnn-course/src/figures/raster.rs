@@ -62,7 +62,8 @@ pub(crate) fn draw(width: u32, height: u32, labels: &[Label], blocks: &[Block], 
             }
         }
     }
-    RgbImage::from_raw(width, height, buffer).ok_or_else(|| crate::Error::invalid("figure: buffer size mismatch"))
+    RgbImage::from_raw(width, height, buffer)
+        .ok_or_else(|| crate::Error::new(crate::error::Kind::Internal, "figure: buffer size mismatch"))
 }
 
 /// Text width estimate for layout (DejaVu Sans averages ~0.6 em per character).

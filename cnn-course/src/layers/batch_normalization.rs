@@ -115,7 +115,7 @@ impl BatchNormalization {
                 let (mean, _, inverse) = statistics(sums, built.channels, self.epsilon);
                 Ok((mean, inverse, gamma))
             }
-            (true, None) => bail!("BatchNormalization: training needs the batch's sums"),
+            (true, None) => bail!(Internal, "BatchNormalization: training needs the batch's sums"),
             (false, _) => {
                 let inverse = host(3)?.iter().map(|v| 1.0 / (v + self.epsilon).sqrt()).collect();
                 Ok((host(2)?, inverse, gamma))
@@ -136,13 +136,13 @@ impl Layer for BatchNormalization {
     fn build(&mut self, name: &str, input_shape: &[usize], device: &Device) -> Result<Vec<usize>> {
         let channels = match input_shape {
             [.., channels] if input_shape.len() == 1 || input_shape.len() == 3 => *channels,
-            _ => bail!(
+            _ => bail!(Shape,
                 "{name}: BatchNormalization expects images (rows, cols, channels) or vectors (features,), got input shape {}; hint: place it after a Conv2D, pooling or Dense layer",
                 keras_shape(input_shape)
             ),
         };
         if !((0.0..1.0).contains(&self.momentum) && self.epsilon > 0.0 && self.epsilon.is_finite()) {
-            bail!(
+            bail!(Setting,
                 "{name}: momentum must be in [0, 1) and epsilon a number above 0, got momentum {} and epsilon {}; hint: the Keras defaults are 0.99 and 0.001",
                 self.momentum,
                 self.epsilon
@@ -199,7 +199,9 @@ impl Layer for BatchNormalization {
             (SumsFor::Forward, _) => pass.backend.channel_sums(x, x, built.channels)?,
             // Σdy and Σdy·x.
             (SumsFor::Backward, Some(dy)) => pass.backend.channel_sums(dy, x, built.channels)?,
-            (SumsFor::Backward, None) => bail!("BatchNormalization: backward sums need the output's gradient"),
+            (SumsFor::Backward, None) => {
+                bail!(Internal, "BatchNormalization: backward sums need the output's gradient")
+            }
         };
         let mut sums = first;
         sums.extend(second);
@@ -241,7 +243,7 @@ impl Layer for BatchNormalization {
             return Ok(Gradients::input_only(dx));
         }
         let Some(totals) = pass.grad_sums else {
-            bail!("BatchNormalization: training needs the batch's gradient sums");
+            bail!(Internal, "BatchNormalization: training needs the batch's gradient sums");
         };
         let m = pass.sums.map(|s| s[2 * channels]).unwrap_or(1.0).max(1.0);
         // Σdy·x̂ = inv·(Σdy·x − μ·Σdy), over the batch (for dx) and over this piece (for dγ).
@@ -256,7 +258,10 @@ impl Layer for BatchNormalization {
         if needs.weights {
             // This piece's share of dγ and dβ; the engine adds the pieces' shares.
             let Some(share) = pass.grad_share else {
-                bail!("BatchNormalization: training needs this piece's gradient sums");
+                bail!(
+                    Internal,
+                    "BatchNormalization: training needs this piece's gradient sums"
+                );
             };
             let (piece_dy, piece_dyx) = (&share[..channels], &share[channels..2 * channels]);
             weights.push(b.upload(&to_f32(dot_xhat(piece_dy, piece_dyx)))?);
@@ -358,6 +363,53 @@ mod tests {
                 .param
                 .set(Tensor::full(0.25f32, c, &Device::Cpu).unwrap());
             check_layer(&layer, &input);
+        }
+    }
+
+    #[test]
+    fn the_same_gradients_as_candles_automatic_differentiation() {
+        use candle_core::Var;
+        let mut layer = BatchNormalization::new();
+        layer.build("batch_normalization", &[3, 4, 2], &Device::Cpu).unwrap();
+        layer.weights()[0]
+            .param
+            .set(Tensor::new(&[0.5f32, 2.0], &Device::Cpu).unwrap());
+        layer.weights()[1]
+            .param
+            .set(Tensor::new(&[0.1f32, -0.3], &Device::Cpu).unwrap());
+        let x = keras_batch(3, &[3, 4, 2]);
+        let r: Vec<f32> = (0..x.len()).map(|i| ((i * 13) % 7) as f32 / 3.0 - 1.0).collect();
+        let (_, dx, dw) = crate::layers::gradient_check::host_gradients(&layer, &x, 3, &r);
+        // y = γ (x − μ) / sqrt(σ² + ε) + β over axes (samples, rows, cols), by candle's graph.
+        let xv = Var::from_tensor(&Tensor::from_slice(&x, (3, 3, 4, 2), &Device::Cpu).unwrap()).unwrap();
+        let gv = Var::from_tensor(&layer.weights()[0].param.get()).unwrap();
+        let bv = Var::from_tensor(&layer.weights()[1].param.get()).unwrap();
+        let xt = xv.as_tensor();
+        let mean = xt.mean_keepdim((0, 1, 2)).unwrap();
+        let centered = xt.broadcast_sub(&mean).unwrap();
+        let variance = centered.sqr().unwrap().mean_keepdim((0, 1, 2)).unwrap();
+        let y = centered
+            .broadcast_div(&variance.affine(1.0, 1e-3).unwrap().sqrt().unwrap())
+            .unwrap()
+            .broadcast_mul(gv.as_tensor())
+            .unwrap()
+            .broadcast_add(bv.as_tensor())
+            .unwrap();
+        let r = Tensor::from_slice(&r, y.dims(), &Device::Cpu).unwrap();
+        let grads = y.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+        let flat = |v: &Var| {
+            grads
+                .get(v.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        };
+        for (ours, theirs) in [(dx, flat(&xv)), (dw[0].clone(), flat(&gv)), (dw[1].clone(), flat(&bv))] {
+            for (a, b) in ours.iter().zip(&theirs) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
         }
     }
 

@@ -138,13 +138,16 @@ impl Layer for Conv2D {
     fn build(&mut self, name: &str, input_shape: &[usize], device: &Device) -> Result<Vec<usize>> {
         let (in_rows, in_cols, in_channels) = expect_images(name, "Conv2D", input_shape)?;
         if self.filters == 0 {
-            bail!("{name}: filters must be at least 1, got 0; hint: Conv2D::new(32, 3) makes 32 filters");
+            bail!(
+                Setting,
+                "{name}: filters must be at least 1, got 0; hint: Conv2D::new(32, 3) makes 32 filters"
+            );
         }
         expect_positive(name, "kernel size", self.kernel_size)?;
         expect_positive(name, "strides", self.strides)?;
         expect_positive(name, "dilation rate", self.dilation_rate)?;
         if self.dilation_rate.rows != self.dilation_rate.cols {
-            bail!(
+            bail!(Setting,
                 "{name}: a different dilation per axis ({}) is not supported; hint: use one number, e.g. .dilation_rate(2)",
                 self.dilation_rate
             );
@@ -156,7 +159,7 @@ impl Layer for Conv2D {
         let cols = AxisWindows::plan(in_cols, k.cols, s.cols, d.cols, padding);
         let (Some(rows), Some(cols)) = (rows, cols) else {
             let covered = |k: usize| k.saturating_sub(1).saturating_mul(d.rows).saturating_add(1);
-            bail!(
+            bail!(Shape,
                 "{name}: kernel {k} (covering {}×{} with dilation {}) is larger than its input {in_rows}×{in_cols} with padding 'valid'; hint: use .padding(\"same\"), a smaller kernel, or fewer pooling layers before this one",
                 covered(k.rows),
                 covered(k.cols),
@@ -247,7 +250,10 @@ impl Layer for Conv2D {
             ..
         } = self.built()?;
         let Kept::Values(cols) = kept else {
-            bail!("Conv2D: the backward pass needs the windows kept by a training forward pass");
+            bail!(
+                Internal,
+                "Conv2D: the backward pass needs the windows kept by a training forward pass"
+            );
         };
         let b = pass.backend;
         let (rows, window) = (pass.n * g.out_pixels(), g.window_len());

@@ -83,13 +83,16 @@ impl Layer for Dense {
 
     fn build(&mut self, name: &str, input_shape: &[usize], device: &Device) -> Result<Vec<usize>> {
         let &[features] = input_shape else {
-            bail!(
+            bail!(Shape,
                 "{name}: Dense expects flat input of shape (features,), got input shape {}; hint: add Flatten() before this Dense layer",
                 keras_shape(input_shape)
             );
         };
         if self.units == 0 {
-            bail!("{name}: units must be at least 1, got 0; hint: Dense::new(10) makes 10 outputs");
+            bail!(
+                Setting,
+                "{name}: units must be at least 1, got 0; hint: Dense::new(10) makes 10 outputs"
+            );
         }
         let activation = self.activation.resolve(name)?;
         check_size(name, &[features, self.units])?;

@@ -53,13 +53,13 @@ impl Layer for Dropout {
 
     fn build(&mut self, name: &str, input_shape: &[usize], _device: &Device) -> Result<Vec<usize>> {
         if !(0.0..1.0).contains(&self.rate) {
-            bail!(
+            bail!(Setting,
                 "{name}: rate must be in [0, 1), got {}; hint: the rate is the fraction of inputs dropped, e.g. Dropout::new(0.25)",
                 self.rate
             );
         }
         if 1.0 - self.rate < rng::SMALLEST_PROBABILITY {
-            bail!(
+            bail!(Setting,
                 "{name}: rate {} keeps a fraction {:e} of the inputs, too few to draw (the smallest is {:e}); hint: usual rates are 0.2 to 0.5",
                 self.rate,
                 1.0 - self.rate,

@@ -37,7 +37,10 @@ impl Layer for Flatten {
         match input_shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) {
             Some(features) => Ok(vec![features]),
             None => {
-                bail!("{name}: the input {input_shape:?} has too many values to count; hint: shrink the images first")
+                bail!(
+                    Shape,
+                    "{name}: the input {input_shape:?} has too many values to count; hint: shrink the images first"
+                )
             }
         }
     }

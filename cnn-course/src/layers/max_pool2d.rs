@@ -71,7 +71,7 @@ impl PoolWindow {
         let row_plan = AxisWindows::plan(rows, p.rows, s.rows, 1, padding);
         let col_plan = AxisWindows::plan(cols, p.cols, s.cols, 1, padding);
         let (Some(row_plan), Some(col_plan)) = (row_plan, col_plan) else {
-            bail!(
+            bail!(Shape,
                 "{name}: pool {p} is larger than its input {rows}×{cols}; hint: use a smaller pool size, .padding(\"same\"), or remove a pooling layer before this one"
             );
         };
@@ -141,7 +141,10 @@ impl Layer for MaxPool2D {
     ) -> Result<Gradients<B>> {
         let g = self.window.geometry("MaxPool2D")?;
         let Kept::Winners(winners) = kept else {
-            bail!("MaxPool2D: the backward pass needs the winners kept by the forward pass");
+            bail!(
+                Internal,
+                "MaxPool2D: the backward pass needs the winners kept by the forward pass"
+            );
         };
         let dx = match needs.input {
             true => Some(pass.backend.max_pool_backward(g, &winners, &dy, pass.n)?),

@@ -341,6 +341,7 @@ pub(crate) fn expect_images(name: &str, kind: &str, input_shape: &[usize]) -> Re
     match input_shape {
         &[rows, cols, channels] => Ok((rows, cols, channels)),
         _ => crate::bail!(
+            Shape,
             "{name}: {kind} expects images of shape (rows, cols, channels), got input shape {}; hint: {}",
             keras_shape(input_shape),
             if input_shape.len() == 1 {
@@ -355,16 +356,20 @@ pub(crate) fn expect_images(name: &str, kind: &str, input_shape: &[usize]) -> Re
 /// The error for a 0 in a size setting (kernel, pool, strides, dilation).
 pub(crate) fn expect_positive(name: &str, setting: &str, value: Size2) -> Result<()> {
     if value.rows == 0 || value.cols == 0 {
-        crate::bail!("{name}: {setting} must be at least 1, got {value}; hint: use a positive size such as 2");
+        crate::bail!(
+            Setting,
+            "{name}: {setting} must be at least 1, got {value}; hint: use a positive size such as 2"
+        );
     }
     Ok(())
 }
 
 /// The message for a layer used before `Sequential::add` built it.
 pub(crate) fn not_built(kind: &str) -> crate::Error {
-    crate::Error::invalid(format!(
-        "{kind}: this layer has not been built; hint: add it to a model with model.add(...) first"
-    ))
+    crate::Error::new(
+        crate::error::Kind::Usage,
+        format!("{kind}: this layer has not been built; hint: add it to a model with model.add(...) first"),
+    )
 }
 
 #[cfg(test)]

@@ -10,12 +10,16 @@ use candle_core::{DType, Tensor};
 /// `what` names the caller (`fit`, `evaluate`, …).
 pub(crate) fn check_inputs(model: &Sequential, x: &Tensor, what: &str) -> Result<()> {
     let Some(first) = model.layer_slice().first() else {
-        bail!("{what}: the model has no layers; hint: add some with model.add(...)");
+        bail!(
+            Usage,
+            "{what}: the model has no layers; hint: add some with model.add(...)"
+        );
     };
     let expected = first.input_shape();
     let got = x.dims();
     if got.first() == Some(&0) {
         bail!(
+            Data,
             "{what}: the dataset is empty (input shape {}); hint: check how the arrays were loaded or sliced",
             full_shape(got)
         );
@@ -26,7 +30,7 @@ pub(crate) fn check_inputs(model: &Sequential, x: &Tensor, what: &str) -> Result
     // The most common mistakes get their own hint.
     if got.len() == 4 && expected.len() == 3 && got[1..3] == expected[..2] {
         let (want, have) = (expected[2], got[3]);
-        bail!(
+        bail!(Shape,
             "{}: expected input with {want} channel{}, got {have} (input shape {}); hint: the model was built with input_shape {}; convert the images ({}) or rebuild the first layer with {have} channel{}",
             first.name(),
             if want == 1 { "" } else { "s" },
@@ -48,6 +52,7 @@ pub(crate) fn check_inputs(model: &Sequential, x: &Tensor, what: &str) -> Result
         "give the first layer the shape of one sample, without the sample axis".to_string()
     };
     bail!(
+        Shape,
         "{what}: expected input of shape {}, got {}; hint: {hint}",
         keras_shape(expected),
         full_shape(got)
@@ -63,7 +68,7 @@ fn check_finite(x: &Tensor, what: &str) -> Result<()> {
     let values = x.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
     let per_sample = values.len() / x.dims()[0].max(1);
     if let Some(position) = values.iter().position(|v| !v.is_finite()) {
-        bail!(
+        bail!(Data,
             "{what}: the inputs contain {} (first in sample {}); hint: check how the data was loaded and scaled — pixels should be numbers in 0..1",
             values[position],
             position / per_sample.max(1)
@@ -105,14 +110,14 @@ pub(crate) fn labels_to_targets(
 ) -> Result<Tensor> {
     let outputs = model.output_shape();
     let &[classes] = outputs.as_slice() else {
-        bail!(
+        bail!(Shape,
             "{what}: the model's output {} is not one score per class; hint: end the model with Flatten() and Dense(classes, \"softmax\")",
             keras_shape(&outputs)
         );
     };
     let samples = y.dims().first().copied().unwrap_or(0);
     if samples != x_samples {
-        bail!(
+        bail!(Shape,
             "{what}: {x_samples} input samples but {samples} labels (labels shape {}); hint: x and y must have one row per sample, in the same order",
             full_shape(y.dims())
         );
@@ -120,7 +125,7 @@ pub(crate) fn labels_to_targets(
     let values = y.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let per_row = values.len() / samples.max(1);
     if let Some(at) = values.iter().position(|v| !v.is_finite()) {
-        bail!(
+        bail!(Data,
             "{what}: the labels contain {} (first in row {}); hint: check how the labels were made — the inputs are fine",
             values[at],
             at / per_row.max(1)
@@ -130,26 +135,29 @@ pub(crate) fn labels_to_targets(
     match loss {
         Loss::CategoricalCrossentropy => {
             if y.rank() == 1 || y.dims() == [samples, 1] {
-                bail!(
+                bail!(Shape,
                     "{what}: categorical_crossentropy needs one-hot labels of shape ({samples}, {classes}), got class numbers of shape {}; hint: one-hot encode them with to_categorical(...), or compile with \"sparse_categorical_crossentropy\"",
                     full_shape(y.dims())
                 );
             }
             if y.dims() != [samples, classes] {
-                bail!(
+                bail!(Shape,
                     "{what}: expected labels of shape ({samples}, {classes}) for the model's {classes} outputs, got {}; hint: the last Dense layer needs one unit per class",
                     full_shape(y.dims())
                 );
             }
             if let Some(bad) = values.iter().find(|&&v| v < 0.0) {
-                bail!("{what}: one-hot labels are 0s and 1s, found {bad}; hint: make them with to_categorical(...)");
+                bail!(
+                    Data,
+                    "{what}: one-hot labels are 0s and 1s, found {bad}; hint: make them with to_categorical(...)"
+                );
             }
             Ok(y)
         }
         Loss::SparseCategoricalCrossentropy => {
             // Class numbers, as (samples,) or — as Keras also accepts — (samples, 1).
             if !(y.rank() == 1 || y.dims() == [samples, 1]) {
-                bail!(
+                bail!(Shape,
                     "{what}: sparse_categorical_crossentropy needs class numbers of shape ({samples},), got {}; hint: for one-hot labels compile with \"categorical_crossentropy\"",
                     full_shape(y.dims())
                 );
@@ -158,7 +166,7 @@ pub(crate) fn labels_to_targets(
                 .iter()
                 .find(|&&v| v < 0.0 || v >= classes as f32 || v.fract() != 0.0)
             {
-                bail!(
+                bail!(Data,
                     "{what}: labels must be class numbers 0..{}, found {bad}; hint: the last Dense layer needs one unit per class",
                     classes - 1
                 );
@@ -172,7 +180,7 @@ pub(crate) fn labels_to_targets(
         Loss::BinaryCrossentropy => {
             let fits = y.dims() == [samples, classes] || (classes == 1 && y.rank() == 1);
             if !fits {
-                bail!(
+                bail!(Shape,
                     "{what}: binary_crossentropy needs one 0/1 label per output unit, shape ({samples}, {classes}){}, got {}; hint: the model has {classes} sigmoid output{}",
                     if classes == 1 { format!(" or ({samples},)") } else { String::new() },
                     full_shape(y.dims()),
@@ -180,7 +188,7 @@ pub(crate) fn labels_to_targets(
                 );
             }
             if let Some(bad) = values.iter().find(|&&v| !(0.0..=1.0).contains(&v)) {
-                bail!("{what}: binary labels are 0 or 1 (or a probability in between), found {bad}; hint: for class numbers 0, 1, 2, … use a softmax output and \"sparse_categorical_crossentropy\"");
+                bail!(Data, "{what}: binary labels are 0 or 1 (or a probability in between), found {bad}; hint: for class numbers 0, 1, 2, … use a softmax output and \"sparse_categorical_crossentropy\"");
             }
             Ok(y.reshape((samples, classes))?)
         }

@@ -77,6 +77,7 @@ impl ModelLayer {
         let weights = self.weights();
         if arrays.len() != weights.len() {
             bail!(
+                Shape,
                 "{}: set_weights expected {} arrays ({}), got {}; hint: start from layer.get_weights()",
                 self.name,
                 weights.len(),
@@ -88,7 +89,7 @@ impl ModelLayer {
         for (w, a) in weights.iter().zip(arrays) {
             let want = w.param.dims();
             if a.shape() != want.as_slice() {
-                bail!(
+                bail!(Shape,
                     "{}: {} should have shape {}, got {}; hint: start from layer.get_weights() and change values, not shapes",
                     self.name,
                     w.name,
@@ -97,7 +98,7 @@ impl ModelLayer {
                 );
             }
             if a.iter().any(|v| !v.is_finite()) {
-                bail!(
+                bail!(Data,
                     "{}: {} contains NaN or infinite values; hint: weights must be numbers — check how the array was computed",
                     self.name,
                     w.name

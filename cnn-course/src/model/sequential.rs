@@ -84,7 +84,7 @@ impl Sequential {
     /// when a fit is already running on it — the two would overwrite each other's updates.
     pub(crate) fn start_training(&self, what: &str) -> Result<Training> {
         if self.training.swap(true, Ordering::SeqCst) {
-            bail!(
+            bail!(Usage,
                 "{what}: this model (or a clone of it, which shares its weights) is already training; hint: wait for the other fit to finish, or build a separate model to train independently"
             );
         }
@@ -102,7 +102,7 @@ impl Sequential {
         let name = match name {
             Some(name) => {
                 if self.layers.iter().any(|l| l.name == name) {
-                    bail!("{name}: the model already has a layer named '{name}'; hint: choose another name or leave it out");
+                    bail!(Usage, "{name}: the model already has a layer named '{name}'; hint: choose another name or leave it out");
                 }
                 name
             }
@@ -111,14 +111,14 @@ impl Sequential {
         let input = match (self.layers.last(), input_shape) {
             (None, Some(shape)) => {
                 if shape.is_empty() || shape.contains(&0) {
-                    bail!(
+                    bail!(Shape,
                         "{name}: input shape {} has no room for data; hint: give every axis a size, e.g. .input_shape((28, 28, 1))",
                         keras_shape(&shape)
                     );
                 }
                 shape
             }
-            (None, None) => bail!(
+            (None, None) => bail!(Usage,
                 "{name}: the first layer needs an input shape; hint: {}::new(…).input_shape((28, 28, 1)) for 28×28 greyscale images, or .input_shape(784) for flat vectors",
                 layer.type_name()
             ),
@@ -126,7 +126,7 @@ impl Sequential {
                 let inferred = previous.output_shape.clone();
                 if let Some(given) = given {
                     if given != inferred {
-                        bail!(
+                        bail!(Usage,
                             "{name}: input_shape {} does not match the output of '{}', {}; hint: only the first layer needs an input shape — remove it here",
                             keras_shape(&given),
                             previous.name,
@@ -178,11 +178,14 @@ impl Sequential {
     /// The layer called `name` (a handle sharing its weights with the model).
     pub fn get_layer(&self, name: &str) -> Result<ModelLayer> {
         self.layers.iter().find(|l| l.name == name).cloned().ok_or_else(|| {
-            Error::invalid(format!(
-                "{}: no layer named '{name}'; hint: the layers are {}",
-                self.name,
-                self.layer_names()
-            ))
+            Error::new(
+                crate::error::Kind::Usage,
+                format!(
+                    "{}: no layer named '{name}'; hint: the layers are {}",
+                    self.name,
+                    self.layer_names()
+                ),
+            )
         })
     }
 
@@ -204,7 +207,10 @@ impl Sequential {
                 layer.trainable = trainable;
                 Ok(())
             }
-            None => bail!("{model}: no layer named '{layer_name}'; hint: the layers are {names}"),
+            None => bail!(
+                Usage,
+                "{model}: no layer named '{layer_name}'; hint: the layers are {names}"
+            ),
         }
     }
 
@@ -213,7 +219,7 @@ impl Sequential {
     /// trained convolutional layers, freeze them, and add a new head.
     pub fn first_layers(&self, count: usize) -> Result<Sequential> {
         if count == 0 || count > self.layers.len() {
-            bail!(
+            bail!(Usage,
                 "{}: first_layers({count}) needs a number from 1 to {}, the number of layers; hint: count the layers to keep in model.summary()",
                 self.name,
                 self.layers.len()

@@ -106,6 +106,7 @@ fn check_settings(rule: &dyn UpdateRule) -> Result<()> {
     for (setting, value, allowed, default) in rule.settings() {
         if !allowed.admits(value) {
             bail!(
+                Setting,
                 "compile: {} {setting} must be {}, got {value}; hint: Keras' default is {default}",
                 rule.name(),
                 allowed.describe()
@@ -144,7 +145,7 @@ impl Optimizer {
             "nadam" => Box::new(Nadam::default()),
             "adagrad" => Box::new(Adagrad::default()),
             "adadelta" => Box::new(Adadelta::default()),
-            _ => bail!(
+            _ => bail!(Setting,
                 "compile: unknown optimizer '{name}'; hint: use one of \"sgd\", \"rmsprop\", \"adam\", \"adamax\", \"nadam\", \"adagrad\", \"adadelta\""
             ),
         };
@@ -164,7 +165,7 @@ impl Optimizer {
     /// Change the step size; the state (momentum, averages) is kept.
     pub fn set_learning_rate(&mut self, learning_rate: f64) -> Result<()> {
         if !Allowed::NonNegative.admits(learning_rate) {
-            bail!(
+            bail!(Setting,
                 "set_learning_rate: the learning rate must be a number ≥ 0, got {learning_rate}; hint: try 10× smaller than the current {}",
                 self.learning_rate()
             );

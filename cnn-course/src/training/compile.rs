@@ -25,7 +25,10 @@ impl FromStr for Metric {
             "accuracy" | "acc" | "categorical_accuracy" | "sparse_categorical_accuracy" | "binary_accuracy" => {
                 Ok(Metric::Accuracy)
             }
-            other => bail!("unknown metric '{other}'; hint: use &[\"accuracy\"], or &[] for none"),
+            other => bail!(
+                Setting,
+                "unknown metric '{other}'; hint: use &[\"accuracy\"], or &[] for none"
+            ),
         }
     }
 }
@@ -92,7 +95,10 @@ impl Sequential {
             show_accuracy |= metric.resolve("compile")? == Metric::Accuracy;
         }
         if self.layers().is_empty() {
-            bail!("compile: the model has no layers; hint: add layers with model.add(...) before compiling");
+            bail!(
+                Usage,
+                "compile: the model has no layers; hint: add layers with model.add(...) before compiling"
+            );
         }
         self.head(loss)?;
         self.compiled = Some(Compiled {
@@ -118,7 +124,7 @@ impl Sequential {
     pub(crate) fn compiled(&self, what: &str) -> Result<&Compiled> {
         match &self.compiled {
             Some(c) => Ok(c),
-            None => bail!(
+            None => bail!(Usage,
                 "{what}: the model is not compiled; hint: call model.compile(\"adam\", \"categorical_crossentropy\", &[\"accuracy\"]) first"
             ),
         }
@@ -129,6 +135,7 @@ impl Sequential {
         let layers = self.layer_slice();
         let Some(last) = layers.last() else {
             bail!(
+                Usage,
                 "{}: the model has no layers; hint: add some with model.add(...)",
                 self.name()
             );
@@ -139,7 +146,7 @@ impl Sequential {
             let after = &layers[at + 1..];
             if !after.is_empty() && after.iter().all(|l| l.layer.weights().is_empty()) {
                 let names: Vec<&str> = after.iter().map(|l| l.name.as_str()).collect();
-                bail!(
+                bail!(Shape,
                     "{}: {} comes after the softmax output of '{}', so the loss would see probabilities where it expects scores; hint: end the model with the softmax layer — put Dropout before the last Dense layer",
                     names[0],
                     names.join(", "),

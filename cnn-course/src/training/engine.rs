@@ -234,7 +234,7 @@ impl<'m, B: Backend> Engine<'m, B> {
         for l in range {
             let pass = self.pass(step, (piece.first, piece.n), l, (sums, &none));
             let Some(x) = piece.outputs[l].as_ref() else {
-                bail!("engine: layer {l}'s input is missing");
+                bail!(Internal, "engine: layer {l}'s input is missing");
             };
             let (y, kept) = self.layers[l]
                 .layer
@@ -268,7 +268,7 @@ impl<'m, B: Backend> Engine<'m, B> {
                 piece.kept[l].take(),
                 piece.dy.take(),
             ) else {
-                bail!("engine: layer {l}'s backward pass lacks its forward pass");
+                bail!(Internal, "engine: layer {l}'s backward pass lacks its forward pass");
             };
             let grads = self.layers[l]
                 .layer
@@ -285,7 +285,7 @@ impl<'m, B: Backend> Engine<'m, B> {
     fn loss(&self, step: &StepInputs<B>, piece: &mut Piece<B>, targets: &[f32], head: Head) -> Result<()> {
         let last = self.layers.len();
         let Some(outputs) = piece.outputs[last].as_ref() else {
-            bail!("engine: the last layer's output is missing");
+            bail!(Internal, "engine: the last layer's output is missing");
         };
         let width = targets.len() / step.batch.max(1);
         let scores = self.backend.download(outputs)?;
@@ -477,6 +477,10 @@ impl<'m, B: Backend> Engine<'m, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::{Host, OnDevice};
+    use crate::layers::LayerSpec;
+    use crate::prelude::*;
+    use candle_core::Device;
 
     #[test]
     fn pieces_cover_the_batch_in_order_and_nearly_equal_sizes() {
@@ -497,5 +501,162 @@ mod tests {
         }
         // Batch 10: two pieces of 5, not 8 + 2; the same on any number of cores.
         assert_eq!(pieces(10, PIECE), vec![(0, 5), (5, 5)]);
+    }
+
+    /// A model of `layers` with `frozen` layers, and a batch of 11 images that are mostly
+    /// exact zeros (a dark background, where relu's gradient convention matters).
+    fn model_and_batch(layers: Vec<LayerSpec>, frozen: &[&str]) -> (Sequential, Vec<f32>, Vec<f32>) {
+        let _guard = crate::testing::seed_lock();
+        set_seed(5);
+        let mut model = Sequential::new();
+        for layer in layers {
+            model.add(layer).unwrap();
+        }
+        for name in frozen {
+            model.set_trainable(name, false).unwrap();
+        }
+        let input: usize = model.input_shape().iter().product();
+        let x: Vec<f32> = (0..11 * input)
+            .map(|i| {
+                if i % 5 < 3 {
+                    0.0
+                } else {
+                    ((i * 37) % 100) as f32 / 100.0
+                }
+            })
+            .collect();
+        let outputs = model.output_shape()[0];
+        let targets: Vec<f32> = (0..11 * outputs)
+            .map(|i| match outputs {
+                1 => (i % 2) as f32,
+                k => f32::from(u8::from(i % k == (i / k) % k)),
+            })
+            .collect();
+        (model, x, targets)
+    }
+
+    fn step<B: Backend>(engine: &Engine<B>, x: &[f32], targets: &[f32], head: Head) -> StepOutcome
+    where
+        B::Buf: Send,
+    {
+        let data = engine.backend().upload(x).unwrap();
+        let ids: Vec<usize> = (0..11).collect();
+        engine.train_step((&data, x.len() / 11), &ids, targets, head).unwrap()
+    }
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    }
+
+    fn models() -> Vec<(Vec<LayerSpec>, Vec<&'static str>, Loss)> {
+        let cce = Loss::CategoricalCrossentropy;
+        vec![
+            (
+                vec![
+                    Conv2D::new(4, 3).activation("relu").input_shape((14, 14, 2)),
+                    MaxPool2D::new(2).into(),
+                    Conv2D::new(5, 3).activation("relu").into(),
+                    MaxPool2D::new(2).into(),
+                    Flatten::new().into(),
+                    Dense::new(6).activation("relu").into(),
+                    Dense::new(3).activation("softmax").into(),
+                ],
+                vec![],
+                cce,
+            ),
+            (
+                vec![
+                    Conv2D::new(3, 2)
+                        .padding(Padding::Same)
+                        .activation("tanh")
+                        .input_shape((9, 8, 1)),
+                    BatchNormalization::new().into(),
+                    Conv2D::new(4, 3).strides(2).activation("relu").into(),
+                    AvgPool2D::new(2).padding("same").into(),
+                    Dropout::new(0.3).into(),
+                    Flatten::new().into(),
+                    Dense::new(5).activation("sigmoid").into(),
+                    BatchNormalization::new().into(),
+                    Dense::new(3).activation("softmax").into(),
+                ],
+                vec![],
+                cce,
+            ),
+            (
+                vec![
+                    Conv2D::new(4, 3).activation("relu").input_shape((8, 8, 1)),
+                    BatchNormalization::new().into(),
+                    Conv2D::new(4, 3).dilation_rate(2).activation("relu").into(),
+                    Flatten::new().into(),
+                    Dense::new(1).activation("sigmoid").into(),
+                ],
+                vec!["conv2d", "batch_normalization"],
+                Loss::BinaryCrossentropy,
+            ),
+        ]
+    }
+
+    #[test]
+    fn both_backends_give_the_same_loss_and_gradients() {
+        for (layers, frozen, loss) in models() {
+            let (model, x, targets) = model_and_batch(layers, &frozen);
+            let head = model.head(loss).unwrap();
+            let generator = model.generator();
+            let state = generator.lock().unwrap().clone();
+            let host = crate::rng::using(&generator, || {
+                step(&Engine::new(Host::new(), model.layer_slice(), true), &x, &targets, head)
+            });
+            *generator.lock().unwrap() = state;
+            let device = OnDevice::new(&Device::Cpu);
+            let theirs = crate::rng::using(&generator, || {
+                step(&Engine::new(device, model.layer_slice(), false), &x, &targets, head)
+            });
+            assert!(
+                (host.loss - theirs.loss).abs() < 1e-5 * host.loss.abs().max(1.0),
+                "{} vs {}",
+                host.loss,
+                theirs.loss
+            );
+            assert_eq!(host.gradients.len(), theirs.gradients.len());
+            for ((name, _, a), (_, _, b)) in host.gradients.iter().zip(&theirs.gradients) {
+                let (a, b) = (values(a), values(b));
+                let scale = b.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+                for (u, v) in a.iter().zip(&b) {
+                    assert!((u - v).abs() <= 1e-4 * scale, "{name}: {u} vs {v}");
+                }
+            }
+            // Frozen layers get no gradients.
+            assert!(host
+                .gradients
+                .iter()
+                .all(|(name, _, _)| frozen.iter().all(|f| !name.starts_with(&format!("{f}/")))));
+        }
+    }
+
+    #[test]
+    fn pieces_side_by_side_give_bit_identical_results() {
+        for (layers, frozen, loss) in models() {
+            let (model, x, targets) = model_and_batch(layers, &frozen);
+            let head = model.head(loss).unwrap();
+            let generator = model.generator();
+            let state = generator.lock().unwrap().clone();
+            // The same pieces, on the cores side by side or one after the other.
+            let run = |threads: bool| {
+                *generator.lock().unwrap() = state.clone();
+                let engine = Engine::new(Host::new(), model.layer_slice(), true);
+                let work_per_sample = if threads { WORTH_THREADS } else { 0 };
+                let engine = Engine {
+                    work_per_sample,
+                    ..engine
+                };
+                crate::rng::using(&generator, || step(&engine, &x, &targets, head))
+            };
+            let (side_by_side, one_by_one) = (run(true), run(false));
+
+            assert_eq!(side_by_side.loss.to_bits(), one_by_one.loss.to_bits());
+            for ((_, _, a), (_, _, b)) in side_by_side.gradients.iter().zip(&one_by_one.gradients) {
+                assert_eq!(values(a), values(b));
+            }
+        }
     }
 }

@@ -182,24 +182,27 @@ impl Sequential {
             verbose,
         } = options;
         if batch_size == 0 {
-            bail!("fit: batch_size must be at least 1, got 0; hint: 32 is the usual default");
+            bail!(
+                Setting,
+                "fit: batch_size must be at least 1, got 0; hint: 32 is the usual default"
+            );
         }
         let (x, y) = samples_and_targets(self, compiled.loss, x, y, "fit")?;
         let samples = Samples { x, y };
         let (train, validation) = match (validation_split, validation_data) {
-            (Some(_), Some(_)) => bail!(
+            (Some(_), Some(_)) => bail!(Usage,
                 "fit: both validation_split and validation_data were given; hint: use one — validation_data for a separate validation set"
             ),
             (Some(split), None) => {
                 if !(split > 0.0 && split < 1.0) {
-                    bail!(
+                    bail!(Setting,
                         "fit: validation_split must be between 0 and 1 (exclusive), got {split}; hint: 0.2 keeps the last 20 % of the samples for validation; leave it out for no validation"
                     );
                 }
                 let n = samples.len();
                 let n_train = (n as f64 * (1.0 - split)) as usize;
                 if n_train == 0 || n_train == n {
-                    bail!(
+                    bail!(Data,
                         "fit: validation_split {split} of {n} samples leaves {n_train} for training and {} for validation; hint: both need at least one sample",
                         n - n_train
                     );
@@ -332,7 +335,8 @@ impl Sequential {
                     .optimizer
                     .lock()
                     .map_err(|_| {
-                        Error::invalid(
+                        Error::new(
+                            crate::error::Kind::Internal,
                             "fit: the optimizer was left broken by an earlier panic; hint: compile the model again",
                         )
                     })?
@@ -470,7 +474,12 @@ impl Sequential {
             compiled
                 .optimizer
                 .lock()
-                .map_err(|_| Error::invalid("profile_step: the optimizer is broken; hint: compile again"))?
+                .map_err(|_| {
+                    Error::new(
+                        crate::error::Kind::Internal,
+                        "profile_step: the optimizer is broken; hint: compile again",
+                    )
+                })?
                 .apply(&updates)?;
             runs.push((passes, started.elapsed().as_secs_f64()));
         }

@@ -83,13 +83,14 @@ impl Sequential {
         check_inputs(self, &x, "predict")?;
         let outputs = self.output_shape();
         if outputs.len() != 1 {
-            bail!(
+            bail!(Shape,
                 "predict: the model's output {} is not one row per sample; hint: use layer_outputs to look at feature maps",
                 keras_shape(&outputs)
             );
         }
         let values = self.run_inference(&x, Want::Outputs)?.remove(0);
-        Array2::from_shape_vec((x.dims()[0], outputs[0]), values).map_err(|e| Error::invalid(format!("predict: {e}")))
+        Array2::from_shape_vec((x.dims()[0], outputs[0]), values)
+            .map_err(|e| Error::new(crate::error::Kind::Internal, format!("predict: {e}")))
     }
 
     /// The predicted class of each sample: the index of its highest output — or, for a
@@ -124,7 +125,8 @@ impl Sequential {
             .map(|(layer, values)| {
                 let mut shape = vec![n];
                 shape.extend(&layer.output_shape);
-                ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::invalid(format!("layer_outputs: {e}")))
+                ArrayD::from_shape_vec(IxDyn(&shape), values)
+                    .map_err(|e| Error::new(crate::error::Kind::Internal, format!("layer_outputs: {e}")))
             })
             .collect()
     }
