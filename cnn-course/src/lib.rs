@@ -56,7 +56,7 @@ pub(crate) mod testing;
 
 pub use activation::Activation;
 pub use arrays::IntoTensor;
-pub use callbacks::{Callback, EarlyStopping, Mode, ModelCheckpoint};
+pub use callbacks::{BackupAndRestore, Callback, EarlyStopping, Mode, ModelCheckpoint};
 pub use choice::Choice;
 pub use device::default_device;
 pub use error::{Error, Result};
@@ -107,9 +107,10 @@ pub mod prelude {
     pub use crate::labels::{argmax_rows, count_correct, one_hot, to_categorical};
     pub use crate::layers::WithInputShape;
     pub use crate::{
-        conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, AvgPool2D, BatchNormalization,
-        Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit, Flatten, History, IntoTensor, Loss,
-        MaxPool2D, Metric, Mode, ModelCheckpoint, Nadam, Padding, RMSprop, Result, Sequential, Summary, SGD,
+        conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, AvgPool2D, BackupAndRestore,
+        BatchNormalization, Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit, Flatten, History,
+        IntoTensor, Loss, MaxPool2D, Metric, Mode, ModelCheckpoint, Nadam, Padding, RMSprop, Result, Sequential,
+        Summary, SGD,
     };
     pub use ndarray::{array, s, Array, Array1, Array2, Array3, Array4, ArrayD, Axis};
 }

@@ -2,19 +2,23 @@
 //!
 //! - [`ModelCheckpoint`] saves the weights, every epoch or only when a monitored value
 //!   improves;
-//! - [`EarlyStopping`] stops training when a monitored value stops improving.
+//! - [`EarlyStopping`] stops training when a monitored value stops improving;
+//! - [`BackupAndRestore`] backs training up after every epoch, so that an interrupted
+//!   `fit` resumes where it stopped.
 //!
 //! Write your own by implementing [`Callback`].
 
+mod backup_and_restore;
 mod early_stopping;
 mod model_checkpoint;
 mod monitor;
 
+pub use backup_and_restore::BackupAndRestore;
 pub use early_stopping::EarlyStopping;
 pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::Mode;
 
-use crate::{Result, Sequential};
+use crate::{History, Result, Sequential};
 
 /// What training reports after each epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,6 +63,13 @@ pub trait Callback {
     /// needs validation data).
     fn on_train_begin(&mut self, _plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
         Ok(())
+    }
+
+    /// After `on_train_begin`: a callback that holds a backup of an interrupted run puts
+    /// the model back as it was and returns the epochs already done; training resumes
+    /// after them.
+    fn resume(&mut self, _model: &Sequential) -> Result<Option<History>> {
+        Ok(None)
     }
 
     /// After epoch `epoch` (counting from 1).

@@ -7,12 +7,15 @@
 use super::monitor::{Mode, Monitor};
 use super::{Callback, Control, EpochLogs, TrainingPlan};
 use crate::choice::Choice;
-use crate::{Result, Sequential};
+use crate::{bail, Result, Sequential};
 use std::path::PathBuf;
 
 /// Saves weights to a safetensors file, as Keras' `ModelCheckpoint(save_weights_only=True)`.
 ///
-/// `{epoch}` in the path is replaced by the epoch number (`weights-{epoch}.safetensors`).
+/// As in Keras, the path may name the epoch and the logged values, with Python's format
+/// specifications: `weights.{epoch:02d}.safetensors` → `weights.03.safetensors`,
+/// `best-{val_loss:.2f}.safetensors` → `best-0.41.safetensors`. The folder is created if
+/// it does not exist.
 pub struct ModelCheckpoint {
     path: String,
     monitor: Monitor,
@@ -55,18 +58,96 @@ impl ModelCheckpoint {
         self
     }
 
-    fn path_for(&self, epoch: usize) -> PathBuf {
-        PathBuf::from(self.path.replace("{epoch}", &format!("{epoch:02}")))
+    fn path_for(&self, epoch: usize, logs: &EpochLogs) -> Result<PathBuf> {
+        fill_placeholders(&self.path, epoch, logs).map(PathBuf::from)
     }
+}
+
+/// `template` with each `{name}` or `{name:spec}` replaced by the epoch number or a logged
+/// value, formatted as Python would: `{epoch:02d}` → `03`, `{val_loss:.2f}` → `0.41`.
+pub(crate) fn fill_placeholders(template: &str, epoch: usize, logs: &EpochLogs) -> Result<String> {
+    let names = "{epoch}, {loss}, {accuracy}, {val_loss} or {val_accuracy}, with a format such as {epoch:02d} or {val_loss:.2f}";
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            bail!(
+                Setting,
+                "ModelCheckpoint: the path '{template}' opens a {{ that is never closed; hint: use {names}"
+            );
+        };
+        let field = &rest[open + 1..close];
+        let (name, spec) = field.split_once(':').unwrap_or((field, ""));
+        let value = match name {
+            "epoch" => Some(epoch as f64),
+            other => logs.get(other),
+        };
+        let Some(value) = value else {
+            let why = match name {
+                "val_loss" | "val_accuracy" | "val_acc" => " needs validation data",
+                _ => " is not a logged value",
+            };
+            bail!(
+                Setting,
+                "ModelCheckpoint: {{{name}}} in the path '{template}'{why}; hint: use {names}"
+            );
+        };
+        out.push_str(&format_value(value, spec).ok_or_else(|| {
+            crate::Error::new(
+                crate::error::Kind::Setting,
+                format!("ModelCheckpoint: unknown format '{spec}' in {{{field}}}; hint: use {names}"),
+            )
+        })?);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// A number formatted by a Python format spec: `''`, `d`, `03d`, `.2f`, `8.4f`.
+fn format_value(value: f64, spec: &str) -> Option<String> {
+    if spec.is_empty() {
+        return Some(if value.fract() == 0.0 {
+            format!("{}", value as i64)
+        } else {
+            format!("{value}")
+        });
+    }
+    if let Some(width) = spec.strip_suffix('d') {
+        let zeros = width.starts_with('0');
+        let width: usize = if width.is_empty() { 0 } else { width.parse().ok()? };
+        let whole = value.round() as i64;
+        return Some(match zeros {
+            true => format!("{whole:0width$}"),
+            false => format!("{whole:width$}"),
+        });
+    }
+    let (width, precision) = spec.strip_suffix('f')?.split_once('.')?;
+    let width: usize = if width.is_empty() { 0 } else { width.parse().ok()? };
+    let precision: usize = precision.parse().ok()?;
+    Some(format!("{value:width$.precision$}"))
 }
 
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
-        self.monitor.begin("ModelCheckpoint", plan)
+        self.monitor.begin("ModelCheckpoint", plan)?;
+        // Every problem with the path shows now, not after the first epoch's training.
+        let example = EpochLogs {
+            loss: 0.0,
+            accuracy: 0.0,
+            val_loss: plan.has_validation.then_some(0.0),
+            val_accuracy: plan.has_validation.then_some(0.0),
+        };
+        let path = self.path_for(1, &example)?;
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|e| crate::Error::io(folder, e).context("ModelCheckpoint"))?;
+        }
+        crate::files::check_writable(&path)
     }
 
     fn on_epoch_end(&mut self, epoch: usize, logs: &EpochLogs, model: &Sequential) -> Result<Control> {
-        let path = self.path_for(epoch);
+        let path = self.path_for(epoch, logs)?;
         if !self.save_best_only {
             model.save_weights(&path)?;
             if self.verbose {
@@ -98,5 +179,42 @@ impl Callback for ModelCheckpoint {
             );
         }
         Ok(Control::Continue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_the_epoch_and_values_as_keras_does() {
+        let logs = EpochLogs {
+            loss: 0.5123,
+            accuracy: 0.75,
+            val_loss: Some(0.41234),
+            val_accuracy: None,
+        };
+        let fill = |t: &str| fill_placeholders(t, 3, &logs);
+        assert_eq!(
+            fill("weights.{epoch:02d}.safetensors").unwrap(),
+            "weights.03.safetensors"
+        );
+        assert_eq!(
+            fill("w-{epoch}-{val_loss:.2f}.safetensors").unwrap(),
+            "w-3-0.41.safetensors"
+        );
+        assert_eq!(fill("best.safetensors").unwrap(), "best.safetensors");
+        assert_eq!(
+            fill("w-{val_accuracy:.3f}.safetensors").unwrap_err().to_string(),
+            "ModelCheckpoint: {val_accuracy} in the path 'w-{val_accuracy:.3f}.safetensors' needs validation data; hint: use {epoch}, {loss}, {accuracy}, {val_loss} or {val_accuracy}, with a format such as {epoch:02d} or {val_loss:.2f}"
+        );
+        assert_eq!(
+            fill("w-{step}.safetensors").unwrap_err().to_string(),
+            "ModelCheckpoint: {step} in the path 'w-{step}.safetensors' is not a logged value; hint: use {epoch}, {loss}, {accuracy}, {val_loss} or {val_accuracy}, with a format such as {epoch:02d} or {val_loss:.2f}"
+        );
+        assert_eq!(
+            fill("w-{epoch:x}.safetensors").unwrap_err().to_string(),
+            "ModelCheckpoint: unknown format 'x' in {epoch:x}; hint: use {epoch}, {loss}, {accuracy}, {val_loss} or {val_accuracy}, with a format such as {epoch:02d} or {val_loss:.2f}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Chapter 1 — images as arrays.
 
 use super::{same_array, same_number, verdict, Check};
+use crate::arrays::full_shape;
 use ndarray::{s, Array1, Array2, Array3};
 
 /// The pixel chapter 1 reads: row 95, column 300 of the stop-sign photo.
@@ -8,13 +9,20 @@ pub const PIXEL: (usize, usize) = (95, 300);
 
 /// `pixel` should be `photo[95, 300, ..]`: the three values red, green, blue.
 pub fn red_pixel(photo: &Array3<f32>, pixel: &Array1<f32>) -> Check {
+    if let Err(e) = covers(photo, (PIXEL.0 + 1, PIXEL.1 + 1), "reads row 95, column 300") {
+        return verdict(Err(e));
+    }
     let expected = photo.slice(s![PIXEL.0, PIXEL.1, ..]);
     verdict(if pixel.len() != 3 {
         Err(format!(
             "your pixel has {} values; a colour pixel has 3 (red, green, blue) — slice with s![95, 300, ..]",
             pixel.len()
         ))
-    } else if photo.dim().0 > PIXEL.1 && pixel == photo.slice(s![PIXEL.1, PIXEL.0, ..]) && pixel != expected {
+    } else if photo.dim().0 > PIXEL.1
+        && photo.dim().1 > PIXEL.0
+        && pixel == photo.slice(s![PIXEL.1, PIXEL.0, ..])
+        && pixel != expected
+    {
         Err("you read row 300, column 95: the row comes first, then the column".into())
     } else {
         same_array("pixel", pixel, &expected, 1e-6).map(|()| {
@@ -41,6 +49,21 @@ pub fn only_red(photo: &Array3<f32>, red: &Array3<f32>) -> Check {
     )
 }
 
+/// An error unless `photo` is a colour image of at least `size` pixels, which the
+/// exercise needs (it `does` something there).
+fn covers(photo: &Array3<f32>, size: (usize, usize), does: &str) -> Result<(), String> {
+    let (rows, cols, channels) = photo.dim();
+    if rows < size.0 || cols < size.1 || channels != 3 {
+        return Err(format!(
+            "the photo has shape {}; this exercise {does}, so it needs a colour photo of at least {}×{} pixels, shape (rows, cols, 3) — use the course's stop sign, cnn_course::images::stop_sign()?",
+            full_shape(photo.shape()),
+            size.0,
+            size.1
+        ));
+    }
+    Ok(())
+}
+
 fn painted(
     what: &str,
     original: &Array3<f32>,
@@ -49,6 +72,18 @@ fn painted(
     cols: (usize, usize),
     colour: [f32; 3],
 ) -> Result<String, String> {
+    covers(
+        original,
+        (rows.1, cols.1),
+        &format!("paints rows {}..{} and columns {}..{}", rows.0, rows.1, cols.0, cols.1),
+    )?;
+    if result.shape() != original.shape() {
+        return Err(format!(
+            "your image has shape {}; expected {}, the photo's — paint a copy of the whole photo, not a slice of it",
+            full_shape(result.shape()),
+            full_shape(original.shape())
+        ));
+    }
     if result.iter().any(|&v| v > 1.0) {
         return Err(format!(
             "some values are above 1: colours here go from 0 to 1, so {what} is {colour:?}, not 0..255"
@@ -109,6 +144,14 @@ pub fn brightest(image: &Array2<f32>, value: f32) -> Check {
 
 /// `edited` should be `original` with rows 5..15, columns 5..15 set to 0 (black).
 pub fn patch_cleared(original: &Array2<f32>, edited: &Array2<f32>) -> Check {
+    if original.nrows() < 15 || original.ncols() < 15 || edited.shape() != original.shape() {
+        return verdict(Err(format!(
+            "your image has shape {} and the shirt {}; expected both {} — clear the patch in a copy of the whole 28×28 shirt, not in a slice of it",
+            full_shape(edited.shape()),
+            full_shape(original.shape()),
+            full_shape(&[28, 28])
+        )));
+    }
     let mut expected = original.clone();
     expected.slice_mut(s![5..15, 5..15]).fill(0.0);
     verdict(if edited.slice(s![5..15, 5..15]).iter().all(|&v| v == 1.0) {

@@ -108,7 +108,12 @@ pub fn first_layer_weights(model: &Sequential, weights: &[ArrayD<f32>]) -> Check
         .first()
         .and_then(|l| l.get_weights().ok())
         .unwrap_or_default();
-    verdict(if weights.len() != expected.len() {
+    verdict(if expected.len() != 2 || expected[0].ndim() != 4 {
+        Err(format!(
+            "the model's first layer, {}, is not a Conv2D: this exercise reads a convolution's kernels and biases — pass the trained model whose first layer is Conv2D",
+            model.layers().first().map(|l| format!("{} ({})", l.name(), l.type_name())).unwrap_or_else(|| "none".into())
+        ))
+    } else if weights.len() != expected.len() {
         Err(format!(
             "expected {} arrays (kernels and biases), got {}: use model.layers()[0].get_weights()?",
             expected.len(),

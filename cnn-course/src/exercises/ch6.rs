@@ -54,6 +54,12 @@ pub fn horizontal_flip(image: &Array3<f32>, flipped: &Array3<f32>) -> Check {
 
 /// `shifted` should be `image` moved `by` pixels to the right, with zeros coming in on the left.
 pub fn shift_right(image: &Array3<f32>, shifted: &Array3<f32>, by: usize) -> Check {
+    if by > image.shape()[1] {
+        return verdict(Err(format!(
+            "a shift of {by} pixels is wider than the image, {} columns: shift by a few pixels, e.g. 2",
+            image.shape()[1]
+        )));
+    }
     let mut expected = Array3::zeros(image.raw_dim());
     let cols = image.shape()[1];
     expected
@@ -108,7 +114,12 @@ pub fn feature_map_shape(model: &Sequential, images: usize, maps: &ArrayD<f32>) 
             .map(|l| l.output_shape().to_vec())
             .unwrap_or_default(),
     );
-    verdict(if maps.shape() != expected.as_slice() {
+    verdict(if expected.len() != 4 {
+        Err(format!(
+            "the model's first layer outputs {}, not feature maps (rows, cols, maps): this exercise reads the CNN's first Conv2D layer — pass `cnn`, not the MLP",
+            crate::arrays::keras_shape(&expected[1..])
+        ))
+    } else if maps.shape() != expected.as_slice() {
         Err(format!(
             "your feature maps have shape {:?}; the first layer gives {expected:?} — take outputs[0] of model.layer_outputs(&images)?",
             maps.shape()

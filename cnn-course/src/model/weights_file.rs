@@ -13,6 +13,20 @@ use candle_core::{Device, Tensor};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Write named tensors (and text `metadata`) as a safetensors file, atomically, with the
+/// usual file permissions.
+pub(crate) fn write_safetensors(
+    path: &Path,
+    tensors: Vec<(String, Tensor)>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
+    let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), metadata)
+        .map_err(|e| Error::file(path, format!("could not encode the weights: {e}")))?;
+    crate::files::write_atomically(path, |temporary| {
+        std::fs::write(temporary, bytes).map_err(|e| Error::io(path, e))
+    })
+}
+
 impl Sequential {
     /// Every weight, keyed `layer/weight`, in the model's order.
     pub(crate) fn named_weights(&self) -> Vec<(String, Weight)> {
@@ -28,19 +42,11 @@ impl Sequential {
 
     /// Save all weights to `path` (a `.safetensors` file), atomically.
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let mut tensors = HashMap::new();
+        let mut tensors = Vec::new();
         for (name, w) in self.named_weights() {
-            tensors.insert(name, w.param.get().to_device(&Device::Cpu)?);
+            tensors.push((name, w.param.get().to_device(&Device::Cpu)?));
         }
-        crate::files::write_atomically(path, |temporary| {
-            candle_core::safetensors::save(&tensors, temporary).map_err(|e| {
-                Error::file(
-                    path,
-                    format!("could not write the weights: {e}; hint: check that the folder exists and is writable"),
-                )
-            })
-        })
+        write_safetensors(path.as_ref(), tensors, None)
     }
 
     /// Load weights saved by [`Sequential::save_weights`] from a model with the same layers.
@@ -62,6 +68,12 @@ impl Sequential {
 
     /// Read a weights file and check every name and shape against this model.
     fn read_matching_weights(&self, path: &Path) -> Result<HashMap<String, Tensor>> {
+        if path.is_dir() {
+            return Err(Error::file(
+                path,
+                "is a folder, not a weights file; hint: give the file's path, e.g. best.safetensors inside it",
+            ));
+        }
         if !path.exists() {
             return Err(Error::file(
                 path,

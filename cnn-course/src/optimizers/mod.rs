@@ -64,19 +64,8 @@ impl Allowed {
     }
 }
 
-/// Copying a boxed rule (to undo a step that went wrong).
-pub trait CloneRule {
-    fn clone_rule(&self) -> Box<dyn UpdateRule>;
-}
-
-impl<T: UpdateRule + Clone + 'static> CloneRule for T {
-    fn clone_rule(&self) -> Box<dyn UpdateRule> {
-        Box::new(self.clone())
-    }
-}
-
 /// One optimization algorithm's update, for one weight.
-pub trait UpdateRule: Send + CloneRule {
+pub trait UpdateRule: Send {
     /// The Keras name, e.g. `rmsprop`.
     fn name(&self) -> &'static str;
 
@@ -89,9 +78,6 @@ pub trait UpdateRule: Send + CloneRule {
     /// Initial values of the state kept for each weight value (one per slot: momentum,
     /// squared-gradient average, …).
     fn initial_state(&self) -> Vec<f32>;
-
-    /// Called once per training step, before the weights are updated; `step` counts from 1.
-    fn begin_step(&mut self, _step: u64) {}
 
     /// Move the weights `w` against their gradients `g`, each value with its own state
     /// (`state[slot][i]` for value `i`), in place. `step` counts from 1.
@@ -179,6 +165,22 @@ impl Optimizer {
         self.steps
     }
 
+    /// The running state: steps taken, and per weight name one vector per slot.
+    pub(crate) fn state(&self) -> (u64, &HashMap<String, Vec<Vec<f32>>>) {
+        (self.steps, &self.state)
+    }
+
+    /// Continue from a state taken by [`Optimizer::state`].
+    pub(crate) fn restore_state(&mut self, steps: u64, state: HashMap<String, Vec<Vec<f32>>>) {
+        self.steps = steps;
+        self.state = state;
+    }
+
+    /// How many state slots each weight has.
+    pub(crate) fn slots(&self) -> usize {
+        self.rule.initial_state().len()
+    }
+
     /// One training step: move every weight (name, slot, gradient) against its gradient.
     /// All or nothing: when any new value would not be a finite number, nothing changes —
     /// neither the weights nor the optimizer's state — and the result is `false`.
@@ -187,8 +189,6 @@ impl Optimizer {
     /// weights each way per step.
     pub fn apply(&mut self, updates: &[(String, Param, Tensor)]) -> Result<bool> {
         let step = self.steps + 1;
-        let before = self.rule.clone_rule();
-        self.rule.begin_step(step);
         let mut staged = Vec::with_capacity(updates.len());
         for (name, param, grad) in updates {
             let old = param.get();
@@ -210,7 +210,6 @@ impl Optimizer {
             };
             self.rule.update(&mut w, &g, &mut state, step);
             if !w.iter().all(|v| v.is_finite()) {
-                self.rule = before;
                 return Ok(false);
             }
             let new = Tensor::from_vec(w, old.dims(), &Device::Cpu)?.to_device(old.device())?;

@@ -14,8 +14,6 @@ pub struct Nadam {
     pub beta_1: f64,
     pub beta_2: f64,
     pub epsilon: f64,
-    /// Product of the momentum schedule up to the current step (optimizer state).
-    u_product: f64,
 }
 
 impl Default for Nadam {
@@ -25,7 +23,6 @@ impl Default for Nadam {
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
-            u_product: 1.0,
         }
     }
 }
@@ -41,6 +38,11 @@ impl Nadam {
 
     fn momentum_at(&self, step: u64) -> f64 {
         self.beta_1 * (1.0 - 0.5 * 0.96f64.powf(0.004 * step as f64))
+    }
+
+    /// The product of the momentum schedule from step 1 to `step`.
+    fn momentum_product(&self, step: u64) -> f64 {
+        (1..=step).map(|t| self.momentum_at(t)).product()
     }
 }
 
@@ -70,16 +72,13 @@ impl UpdateRule for Nadam {
         vec![0.0, 0.0] // m, v
     }
 
-    fn begin_step(&mut self, step: u64) {
-        self.u_product *= self.momentum_at(step);
-    }
-
     fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
         crate::backend::vectorized(
             #[inline(always)]
             || {
                 let (u_t, u_next) = (self.momentum_at(step), self.momentum_at(step + 1));
-                let (product, product_next) = (self.u_product, self.u_product * u_next);
+                let product = self.momentum_product(step);
+                let product_next = product * u_next;
                 let (m_scale, g_scale) = (
                     (u_next / (1.0 - product_next)) as f32,
                     ((1.0 - u_t) / (1.0 - product)) as f32,

@@ -223,6 +223,13 @@ impl Sequential {
         for callback in callbacks.iter_mut() {
             callback.on_train_begin(&plan, self)?;
         }
+        let mut done = History::default();
+        for callback in callbacks.iter_mut() {
+            if let Some(history) = callback.resume(self)? {
+                done = history;
+                break;
+            }
+        }
         if verbose > 0 {
             let device = self.device_description();
             match &validation {
@@ -235,6 +242,7 @@ impl Sequential {
             }
         }
         let run = Run {
+            done,
             compiled: &compiled,
             head,
             epochs,
@@ -267,6 +275,8 @@ impl Sequential {
 
 /// The settings of one `fit` call, for the loop.
 struct Run<'a> {
+    /// Epochs a restored backup already did (see [`crate::BackupAndRestore`]).
+    done: History,
     compiled: &'a Compiled,
     head: Head,
     epochs: usize,
@@ -302,8 +312,8 @@ impl Sequential {
         let _active = rng::activate(&generator);
         let steps = n.div_ceil(run.batch_size);
         let layers = self.layer_slice();
-        let mut history = History::default();
-        'epochs: for epoch in 1..=run.epochs {
+        let mut history = run.done.clone();
+        'epochs: for epoch in history.epoch.len() + 1..=run.epochs {
             let started = Instant::now();
             let order = match run.shuffle {
                 true => rng::permutation(n),

@@ -1,0 +1,113 @@
+//! Training that survives being killed, as the notebook's Interrupt button kills the
+//! kernel: a child process trains with `BackupAndRestore` and is killed (SIGKILL) after a
+//! few epochs; running the same training again resumes after the last backed-up epoch.
+
+mod common;
+
+use cnn_course::prelude::*;
+use common::{blobs, seeded, small_cnn};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Set in the child process: the backup folder.
+const CHILD: &str = "CNN_COURSE_BACKUP_CHILD";
+
+fn train(folder: &Path, epochs: usize) -> Result<(History, Sequential)> {
+    let _seed = seeded(3);
+    let (x, y, _) = blobs(300, 1);
+    let mut model = small_cnn()?;
+    model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+    let history = model.fit(
+        &x,
+        &y,
+        Fit::new()
+            .epochs(epochs)
+            .batch_size(10)
+            .verbose(0)
+            .callback(BackupAndRestore::new(folder)),
+    )?;
+    Ok((history, model))
+}
+
+/// The losses of the epochs a backup holds, read from the file.
+fn backed_up_losses(folder: &Path) -> Option<Vec<f64>> {
+    let bytes = std::fs::read(folder.join("backup.safetensors")).ok()?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
+    let loss = header.metadata().as_ref()?.get("loss")?.clone();
+    Some(loss.split(',').filter_map(|v| v.parse().ok()).collect())
+}
+
+#[test]
+fn child_trains_until_it_is_killed() {
+    // Runs only as the child of the test below.
+    if let Ok(folder) = std::env::var(CHILD) {
+        train(Path::new(&folder), 100_000).unwrap();
+    }
+}
+
+#[test]
+fn a_killed_training_resumes_after_its_last_backup() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("backup");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_trains_until_it_is_killed", "--test-threads=1"])
+        .env(CHILD, &folder)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while backed_up_losses(&folder).is_none_or(|l| l.len() < 3) {
+        assert!(started.elapsed() < Duration::from_secs(120), "the child made no backup");
+        assert!(child.try_wait().unwrap().is_none(), "the child stopped by itself");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Killed at any moment, the backup is whole: the file is replaced atomically.
+    let saved = backed_up_losses(&folder).expect("a readable backup after the kill");
+    let done = saved.len();
+    assert!(done >= 3);
+    let (history, _) = train(&folder, done + 2)?;
+    assert_eq!(history.epoch, (1..=done + 2).collect::<Vec<_>>());
+    assert_eq!(
+        &history.loss[..done],
+        saved.as_slice(),
+        "the backed-up epochs come first"
+    );
+    // The resumed epochs continue from the trained weights: their loss goes on falling from
+    // the last backed-up one instead of starting again from the first epoch's.
+    assert!(history.loss[done] < history.loss[done - 1], "{:?}", history.loss);
+    // Training ended normally: the backup and whatever the kill left are gone.
+    assert!(!folder.exists(), "{:?}", std::fs::read_dir(&folder).map(|d| d.count()));
+    Ok(())
+}
+
+#[test]
+fn a_backup_of_another_model_is_refused_with_the_way_out() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("backup");
+    let (x, y, _) = blobs(60, 2);
+    let mut model = small_cnn()?;
+    model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+    let keep = BackupAndRestore::new(&folder).delete_checkpoint(false);
+    model.fit(&x, &y, Fit::new().epochs(1).verbose(0).callback(keep))?;
+    let mut other = Sequential::new();
+    other.add(Flatten::new().input_shape((8, 8, 1)))?;
+    other.add(Dense::new(3).activation("softmax"))?;
+    other.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+    let err = other
+        .fit(&x, &y, Fit::new().epochs(2).callback(BackupAndRestore::new(&folder)))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: this backup belongs to another model or optimizer: dense/kernel is (36, 3) there and (64, 3) here; hint: delete the folder {} to start training afresh, or back up into another folder",
+            folder.join("backup.safetensors").display(),
+            folder.display()
+        )
+    );
+    Ok(())
+}
