@@ -24,7 +24,7 @@ fn decode(bytes: &[u8], what: &Path) -> Result<DynamicImage> {
     image::load_from_memory(bytes).map_err(|e| {
         Error::file(
             what,
-            format!("not a readable image ({e}); hint: use a PNG or JPEG file"),
+            format!("not a readable image ({e}); hint: use a PNG, JPEG or BMP file"),
         )
     })
 }
@@ -44,13 +44,47 @@ fn to_grey_array(image: &GrayImage) -> Array2<f32> {
 }
 
 fn read(path: &Path) -> Result<DynamicImage> {
+    if !path.exists() {
+        let here = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        return Err(Error::file(
+            path,
+            format!("no such file; hint: check the name — a relative path starts in {here}"),
+        ));
+    }
+    if path.is_dir() {
+        return Err(Error::file(
+            path,
+            "is a folder; hint: give the path of an image file inside it",
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     decode(&bytes, path)
 }
 
-/// Load a PNG or JPEG as colour: shape `(rows, cols, 3)`, values 0..1.
+/// Load a PNG, JPEG or BMP as colour: shape `(rows, cols, 3)`, values 0..1. An image with
+/// transparent pixels is refused (three channels cannot hold them): see [`load_rgba`].
 pub fn load_image(path: impl AsRef<Path>) -> Result<Array3<f32>> {
-    Ok(to_rgb_array(&read(path.as_ref())?.to_rgb8()))
+    let path = path.as_ref();
+    let image = read(path)?;
+    if image.color().has_alpha() && image.to_rgba8().pixels().any(|p| p[3] < 255) {
+        return Err(Error::file(
+            path,
+            "the image has transparent pixels, which an array of shape (rows, cols, 3) cannot hold; hint: use load_rgba(path) to keep transparency as a 4th channel, or save the image without transparency",
+        ));
+    }
+    Ok(to_rgb_array(&image.to_rgb8()))
+}
+
+/// Load an image with its transparency: shape `(rows, cols, 4)` — red, green, blue and
+/// alpha (0 transparent, 1 opaque) — values 0..1.
+pub fn load_rgba(path: impl AsRef<Path>) -> Result<Array3<f32>> {
+    let image = read(path.as_ref())?.to_rgba8();
+    let (w, h) = image.dimensions();
+    Ok(Array3::from_shape_fn((h as usize, w as usize, 4), |(r, c, ch)| {
+        image.get_pixel(c as u32, r as u32)[ch] as f32 / 255.0
+    }))
 }
 
 /// Load a PNG or JPEG as greyscale: shape `(rows, cols)`, values 0..1 (brighter is higher).
@@ -137,7 +171,7 @@ mod tests {
             err.starts_with(&format!("{}: not a readable image", path.display())),
             "{err}"
         );
-        assert!(err.ends_with("hint: use a PNG or JPEG file"), "{err}");
+        assert!(err.ends_with("hint: use a PNG, JPEG or BMP file"), "{err}");
         let batch = ndarray::Array4::<f32>::zeros((2, 4, 4, 1));
         assert_eq!(
             save_image(&batch, dir.path().join("b.png")).unwrap_err().to_string(),

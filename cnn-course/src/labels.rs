@@ -64,6 +64,12 @@ where
     I: IntoIterator,
     I::Item: ClassNumber,
 {
+    if num_classes == 0 {
+        bail!(
+            Setting,
+            "to_categorical: num_classes must be at least 1, got 0; hint: num_classes is the number of categories, e.g. 3 for t-shirt, dress and shoe"
+        );
+    }
     let classes: Vec<Option<usize>> = classes.into_iter().map(|c| c.class()).collect();
     let mut encoded = Array2::zeros((classes.len(), num_classes));
     for (row, class) in classes.into_iter().enumerate() {
@@ -78,21 +84,27 @@ where
     Ok(encoded)
 }
 
-/// The column of the largest value of each row: the predicted (or true) class.
-pub fn argmax_rows<S: Data<Elem = f32>>(scores: &ArrayBase<S, Ix2>) -> Array1<usize> {
-    scores
+/// The column of the largest value of each row: the predicted (or true) class. On a tie,
+/// the first column.
+pub fn argmax_rows<S: Data<Elem = f32>>(scores: &ArrayBase<S, Ix2>) -> Result<Array1<usize>> {
+    if scores.ncols() == 0 {
+        bail!(
+            Shape,
+            "argmax_rows: the rows have no columns (shape {:?}), so there is no largest value; hint: pass one row of scores per sample, one column per class",
+            scores.shape()
+        );
+    }
+    if let Some(((row, col), v)) = scores.indexed_iter().find(|(_, v)| v.is_nan()) {
+        bail!(
+            Data,
+            "argmax_rows: row {row} holds {v} in column {col}, which is neither larger nor smaller than anything; hint: the scores came out of a model whose training diverged, or from data with NaN — check them first"
+        );
+    }
+    Ok(scores
         .rows()
         .into_iter()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |best, (i, &v)| if v > best.1 { (i, v) } else { best },
-                )
-                .0
-        })
-        .collect()
+        .map(|row| crate::losses::argmax(&row.to_vec()))
+        .collect())
 }
 
 /// Number of rows where one-hot `truth` and one-hot `prediction` agree:
@@ -123,7 +135,7 @@ mod tests {
         let encoded = one_hot(&labels, &CATEGORIES).unwrap();
         assert_eq!(encoded.shape(), &[8, 3]);
         assert!(encoded.rows().into_iter().all(|r| r.sum() == 1.0));
-        assert_eq!(argmax_rows(&encoded).to_vec(), vec![2, 1, 2, 0, 2, 0, 2, 1]);
+        assert_eq!(argmax_rows(&encoded).unwrap().to_vec(), vec![2, 1, 2, 0, 2, 0, 2, 1]);
     }
 
     #[test]

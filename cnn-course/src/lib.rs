@@ -103,7 +103,7 @@ pub mod prelude {
         compare_histories, confusion_matrix, feature_maps, image_grid, imshow, kernels, plot_history, predictions,
         probabilities, row, samples, Colormap, Figure,
     };
-    pub use crate::images::{load_grey, load_image, save_image};
+    pub use crate::images::{load_grey, load_image, load_rgba, save_image};
     pub use crate::labels::{argmax_rows, count_correct, one_hot, to_categorical};
     pub use crate::layers::WithInputShape;
     pub use crate::{

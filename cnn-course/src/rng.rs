@@ -39,7 +39,13 @@ fn with_generator<T>(draw: impl FnOnce(&mut StdRng) -> T) -> T {
 }
 
 /// Seed every random choice the crate makes (initial weights, shuffling, dropout) for
-/// the models made after this call.
+/// the models whose first layer is added after this call — so `set_seed` may come before
+/// or after `Sequential::new()`, in the same cell.
+///
+/// The same seed gives bit-identical training on the same machine, whatever its number
+/// of cores: a batch is always cut into the same pieces, and their gradients are added in
+/// the same order. (Another processor may round differently: AVX-512 and AVX2 matrix
+/// products add in different orders.)
 ///
 /// ```
 /// cnn_course::set_seed(42);

@@ -25,12 +25,37 @@ fn run(seed: u64) -> Result<(Vec<f64>, Vec<f64>)> {
     Ok((history.loss, history.val_loss))
 }
 
+/// The tests of this file each set the global seed: one at a time.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 #[test]
 fn the_same_seed_gives_bit_identical_losses() -> Result<()> {
+    let _one = one_at_a_time();
     let first = run(42)?;
     let second = run(42)?;
     assert_eq!(first, second);
     let other = run(43)?;
     assert_ne!(first.0, other.0);
+    Ok(())
+}
+
+#[test]
+fn set_seed_may_come_after_sequential_new() -> Result<()> {
+    let _one = one_at_a_time();
+    let weights = |seed_first: bool| -> Result<Vec<ArrayD<f32>>> {
+        if seed_first {
+            set_seed(42);
+        }
+        let mut model = Sequential::new();
+        if !seed_first {
+            set_seed(42);
+        }
+        model.add(Dense::new(3).input_shape(4))?;
+        model.layers()[0].get_weights()
+    };
+    assert_eq!(weights(true)?, weights(false)?);
     Ok(())
 }

@@ -131,7 +131,10 @@ fn format_value(value: f64, spec: &str) -> Option<String> {
 
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
-        self.monitor.begin("ModelCheckpoint", plan)?;
+        // The monitored value matters only when saving the best epoch.
+        if self.save_best_only {
+            self.monitor.begin("ModelCheckpoint", plan)?;
+        }
         // Every problem with the path shows now, not after the first epoch's training.
         let example = EpochLogs {
             loss: 0.0,

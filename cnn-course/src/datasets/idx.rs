@@ -71,7 +71,11 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     let dims: Vec<usize> = (0..rank)
         .map(|i| u32::from_be_bytes([bytes[4 + 4 * i], bytes[5 + 4 * i], bytes[6 + 4 * i], bytes[7 + 4 * i]]) as usize)
         .collect();
-    let expected: usize = dims.iter().product();
+    let Some(expected) = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
+        return Err(format!(
+            "the header announces dimensions {dims:?}, more values than any file can hold; hint: the header is damaged — download the file again"
+        ));
+    };
     let found = bytes.len() - header;
     if found != expected {
         return Err(format!(

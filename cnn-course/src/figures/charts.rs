@@ -285,12 +285,39 @@ fn chart(spec: ChartSpec) -> Figure {
     }
 }
 
+/// The largest value a chart draws: a loss beyond it means training diverged, and the
+/// drawing library cannot lay out an axis that long.
+const LARGEST: f64 = 1e15;
+
+/// An error unless every value of a series can be drawn (NaN and infinite values are
+/// left out of the curve; finite values too large for an axis are refused).
+fn check_values(what: &str, series: &str, values: impl IntoIterator<Item = f64>) -> Result<()> {
+    for (i, v) in values.into_iter().enumerate() {
+        if v.is_finite() && v.abs() > LARGEST {
+            bail!(
+                Data,
+                "{what}: {series} holds {v:e} at position {}, which cannot be drawn; hint: training diverged there — lower the learning rate, or plot only the values before it",
+                i + 1
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_history(history: &History, what: &str) -> Result<()> {
     if history.loss.is_empty() {
         bail!(
             Data,
             "{what}: the history has no epochs; hint: plot what model.fit(...) returned after at least one epoch"
         );
+    }
+    for (name, values) in [
+        ("loss", &history.loss),
+        ("accuracy", &history.accuracy),
+        ("val_loss", &history.val_loss),
+        ("val_accuracy", &history.val_accuracy),
+    ] {
+        check_values(what, &format!("history.{name}"), values.iter().copied())?;
     }
     Ok(())
 }
@@ -418,6 +445,12 @@ where
 
 /// One prediction's class probabilities as bars, the most likely class in red.
 pub fn probabilities(values: &[f32], class_names: &[impl AsRef<str>]) -> Result<Figure> {
+    if let Some(v) = values.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+        bail!(
+            Data,
+            "probabilities: a probability is between 0 and 1, found {v}; hint: pass one row of model.predict(...) from a model that ends in softmax"
+        );
+    }
     if values.len() != class_names.len() || values.is_empty() {
         bail!(
             Shape,
