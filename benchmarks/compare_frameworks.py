@@ -9,6 +9,12 @@ graph, PyTorch and the crate fill their caches and buffers).
 
     pip install torch tensorflow-cpu        # optional: what is missing is skipped
     python benchmarks/compare_frameworks.py --data ../shared/data/mnist --epochs 4
+    python benchmarks/compare_frameworks.py --data ../shared/data/mnist --isa avx2
+
+`--isa avx2` measures what a laptop without AVX-512 gets, on a machine that has it: the
+crate is built without gemm's AVX-512 kernels (`--no-default-features`), and PyTorch and
+TensorFlow are told to stop at AVX2 (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA,
+MKL_ENABLE_INSTRUCTIONS), before they are imported.
 """
 import argparse
 import gzip
@@ -23,7 +29,10 @@ import numpy as np
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", required=True)
 parser.add_argument("--epochs", type=int, default=4)
+parser.add_argument("--isa", choices=["native", "avx2"], default="native")
 args = parser.parse_args()
+if args.isa == "avx2":
+    os.environ.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2")
 
 
 def idx(name):
@@ -54,6 +63,7 @@ def pytorch():
     from torch import nn
 
     torch.manual_seed(0)
+    print(f"   PyTorch {torch.__version__}, {torch.get_num_threads()} threads, vector unit {torch.backends.cpu.get_cpu_capability()}", flush=True)
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -106,8 +116,9 @@ def keras():
 
 def crate():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    features = ["--no-default-features"] if args.isa == "avx2" else []
     lines = subprocess.run(
-        ["cargo", "run", "--quiet", "--release", "--example", "convnet_bench", "--",
+        ["cargo", "run", "--quiet", "--release", *features, "-p", "cnn-course", "--example", "convnet_bench", "--",
          "--data", os.path.abspath(args.data), "--epochs", str(args.epochs)],
         cwd=root, capture_output=True, text=True, check=True,
     ).stdout.strip().splitlines()

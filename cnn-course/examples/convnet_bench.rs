@@ -4,8 +4,7 @@
 //! cargo run --release --example convnet_bench -- --data ../shared/data/mnist --epochs 3
 //! cargo run --release --example convnet_bench -- --epochs 2            # random data
 //! ```
-//! Prints each epoch's time, a split of one training step (passes, optimizer),
-//! then as its last line `train_samples_per_s=<median over epochs> test_acc=<value>`.
+//! Prints where it trains, each epoch's time, then as its last line `train_samples_per_s=<median over epochs> test_acc=<value>`.
 
 use cnn_course::datasets::load_mnist_dir;
 use cnn_course::prelude::*;
@@ -49,11 +48,7 @@ fn run() -> std::result::Result<(f64, f64), Box<dyn std::error::Error>> {
     };
     let samples = x_train.shape()[0];
     let mut model = seed_convnet()?;
-    let profile = model.profile_step(
-        &x_train.slice(ndarray::s![..batch, .., .., ..]).to_owned(),
-        &y_train.slice(ndarray::s![..batch, ..]).to_owned(),
-    )?;
-    println!("one step of {batch}: {profile}");
+    println!("training on the {}", model.device_description());
     let mut rates = Vec::new();
     for epoch in 1..=epochs {
         let started = Instant::now();

@@ -1,9 +1,5 @@
 //! Moving data between ndarray arrays (what a learner holds) and candle tensors (what the
-//! model computes with), and between the two memory layouts.
-//!
-//! Learners see images the Keras way, `(samples, rows, cols, channels)`. Inside the model,
-//! image batches are stored `(samples, channels, rows, cols)`, the layout candle's
-//! convolution wants. Only [`to_internal`] and [`to_keras`] know about the difference.
+//! model computes with). Both use Keras' layout: images `(samples, rows, cols, channels)`.
 
 use crate::{bail, Result};
 use candle_core::{DType, Device, Tensor};
@@ -81,23 +77,6 @@ pub fn to_array(tensor: &Tensor) -> Result<ArrayD<f32>> {
     }
 }
 
-/// Keras layout → internal layout: `(n, rows, cols, channels)` → `(n, channels, rows, cols)`.
-/// Tensors of other ranks are unchanged.
-pub fn to_internal(x: &Tensor) -> Result<Tensor> {
-    Ok(match x.rank() {
-        4 => x.permute((0, 3, 1, 2))?.contiguous()?,
-        _ => x.clone(),
-    })
-}
-
-/// Internal layout → Keras layout: `(n, channels, rows, cols)` → `(n, rows, cols, channels)`.
-pub fn to_keras(x: &Tensor) -> Result<Tensor> {
-    Ok(match x.rank() {
-        4 => x.permute((0, 2, 3, 1))?.contiguous()?,
-        _ => x.clone(),
-    })
-}
-
 /// A shape as Keras prints it, with `None` for the batch: `(None, 26, 26, 32)`.
 pub fn keras_shape(dims: &[usize]) -> String {
     let mut parts = vec!["None".to_string()];
@@ -125,23 +104,7 @@ mod tests {
         let a = Array4::from_shape_fn((2, 3, 4, 5), |(n, r, c, ch)| (n * 1000 + r * 100 + c * 10 + ch) as f32);
         let t = a.to_tensor().unwrap();
         assert_eq!(t.dims(), &[2, 3, 4, 5]);
-        let internal = to_internal(&t).unwrap();
-        assert_eq!(internal.dims(), &[2, 5, 3, 4]);
-        // Channel 4 of row 2, column 1 of the second image.
-        let v: f32 = internal
-            .get(1)
-            .unwrap()
-            .get(4)
-            .unwrap()
-            .get(2)
-            .unwrap()
-            .get(1)
-            .unwrap()
-            .to_scalar()
-            .unwrap();
-        assert_eq!(v, 1214.0);
-        let back = to_array(&to_keras(&internal).unwrap()).unwrap();
-        assert_eq!(back, a.into_dyn());
+        assert_eq!(to_array(&t).unwrap(), a.into_dyn());
     }
 
     #[test]

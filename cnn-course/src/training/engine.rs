@@ -30,6 +30,29 @@ pub(crate) const PIECE: usize = 8;
 /// trained 0.7× as fast on two threads).
 const WORTH_THREADS: usize = 2_000_000;
 
+/// `$body` with `$engine` bound to an [`Engine`] for `$model`'s layers: on the CPU kernels
+/// when the model lives on the CPU, on candle's operations on its device otherwise.
+macro_rules! with_engine {
+    ($model:expr, |$engine:ident| $body:expr) => {
+        match $model.on_host() {
+            true => {
+                let $engine =
+                    $crate::training::engine::Engine::new($crate::backend::Host::new(), $model.layer_slice(), true);
+                $body
+            }
+            false => {
+                let $engine = $crate::training::engine::Engine::new(
+                    $crate::backend::OnDevice::new($model.device()),
+                    $model.layer_slice(),
+                    false,
+                );
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_engine;
+
 /// Per layer, the batch sums it asked for (batch norm), once every piece has reached it.
 type LayerSums = [Option<Vec<f64>>];
 

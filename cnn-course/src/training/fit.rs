@@ -7,9 +7,9 @@
 //! records the [`History`] and runs the callbacks.
 
 use super::compile::Compiled;
-use super::engine::Engine;
+use super::engine::{with_engine, Engine};
 use super::history::History;
-use crate::backend::{Backend, Host, OnDevice};
+use crate::backend::Backend;
 use crate::callbacks::{Callback, Control, EpochLogs, TrainingPlan};
 use crate::layers::Layer;
 use crate::losses::{loss_step, Head};
@@ -250,22 +250,13 @@ impl Sequential {
             shuffle,
             verbose,
         };
-        let history = match self.on_host() {
-            true => self.train_on(
-                Engine::new(Host::new(), self.layer_slice(), true),
-                &run,
-                &train,
-                validation.as_ref(),
-                &mut callbacks,
-            ),
-            false => self.train_on(
-                Engine::new(OnDevice::new(self.device()), self.layer_slice(), false),
-                &run,
-                &train,
-                validation.as_ref(),
-                &mut callbacks,
-            ),
-        }?;
+        let history = with_engine!(self, |engine| self.train_on(
+            engine,
+            &run,
+            &train,
+            validation.as_ref(),
+            &mut callbacks
+        ))?;
         for callback in callbacks.iter_mut() {
             callback.on_train_end(self)?;
         }
@@ -436,72 +427,4 @@ where
         correct += step.correct;
     }
     Ok((loss_sum / n.max(1) as f64, correct / n.max(1) as f64))
-}
-
-/// Where one training step's time goes, from [`Sequential::profile_step`].
-#[derive(Clone, Copy, Debug)]
-pub struct StepProfile {
-    /// Forward and backward passes of the whole batch.
-    pub passes_ms: f64,
-    pub optimizer_ms: f64,
-}
-
-impl std::fmt::Display for StepProfile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "forward and backward {:.1} ms, optimizer {:.1} ms",
-            self.passes_ms, self.optimizer_ms
-        )
-    }
-}
-
-impl Sequential {
-    /// Time the parts of training steps on one batch (median of 5 steps after a warm-up);
-    /// the weights are trained by these steps. For benchmarks. CPU only.
-    pub fn profile_step(&mut self, x: &impl IntoTensor, y: &impl IntoTensor) -> Result<StepProfile> {
-        let compiled = self.compiled("profile_step")?.clone();
-        let head = self.head(compiled.loss)?;
-        let (x, y) = samples_and_targets(self, compiled.loss, x, y, "profile_step")?;
-        let n = x.dims()[0];
-        let engine = Engine::new(Host::new(), self.layer_slice(), true);
-        let data = engine.backend().load(&x)?;
-        let targets = y.flatten_all()?.to_vec1::<f32>()?;
-        let ids: Vec<usize> = (0..n).collect();
-        let generator = self.generator();
-        let _active = rng::activate(&generator);
-        let mut runs = Vec::new();
-        for _ in 0..6 {
-            let started = Instant::now();
-            let outcome = engine.train_step((&data, x.elem_count() / n), &ids, &targets, head)?;
-            let passes = started.elapsed().as_secs_f64();
-            let updates: Vec<_> = outcome
-                .gradients
-                .into_iter()
-                .map(|(name, w, g)| (name, w.param, g))
-                .collect();
-            let started = Instant::now();
-            compiled
-                .optimizer
-                .lock()
-                .map_err(|_| {
-                    Error::new(
-                        crate::error::Kind::Internal,
-                        "profile_step: the optimizer is broken; hint: compile again",
-                    )
-                })?
-                .apply(&updates)?;
-            runs.push((passes, started.elapsed().as_secs_f64()));
-        }
-        runs.remove(0);
-        let median = |f: fn(&(f64, f64)) -> f64| {
-            let mut v: Vec<f64> = runs.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2] * 1000.0
-        };
-        Ok(StepProfile {
-            passes_ms: median(|r| r.0),
-            optimizer_ms: median(|r| r.1),
-        })
-    }
 }

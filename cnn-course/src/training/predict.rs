@@ -1,10 +1,10 @@
 //! Using a model: `evaluate` (loss and accuracy on labelled data), `predict` (class
 //! probabilities), `predict_classes`, and `layer_outputs` (every layer's feature maps).
 
-use super::engine::Engine;
+use super::engine::{with_engine, Engine};
 use super::fit::{evaluate_on, INFERENCE_BATCH};
 use crate::arrays::keras_shape;
-use crate::backend::{Backend, Host, OnDevice};
+use crate::backend::Backend;
 use crate::losses::{argmax, Head};
 use crate::model::input_checks::{check_inputs, samples_and_targets};
 use crate::{bail, Activation, Error, IntoTensor, Result, Sequential};
@@ -50,30 +50,20 @@ impl Sequential {
         let n = x.dims()[0];
         let targets = y.flatten_all()?.to_vec1::<f32>()?;
         let width = x.elem_count() / n;
-        let (loss, accuracy) = match self.on_host() {
-            true => {
-                let engine = Engine::new(Host::new(), self.layer_slice(), true);
-                evaluate_on(&engine, (&engine.backend().load(&x)?, width), &targets, n, head)?
-            }
-            false => {
-                let engine = Engine::new(OnDevice::new(self.device()), self.layer_slice(), false);
-                evaluate_on(&engine, (&engine.backend().load(&x)?, width), &targets, n, head)?
-            }
-        };
+        let (loss, accuracy) = with_engine!(self, |engine| evaluate_on(
+            &engine,
+            (&engine.backend().load(&x)?, width),
+            &targets,
+            n,
+            head
+        ))?;
         Ok(Evaluation { loss, accuracy })
     }
 
     /// Run samples `x` through the model in inference mode: per wanted output, its values
     /// for every sample.
     fn run_inference(&self, x: &Tensor, want: Want) -> Result<Vec<Vec<f32>>> {
-        match self.on_host() {
-            true => inference(&Engine::new(Host::new(), self.layer_slice(), true), x, want),
-            false => inference(
-                &Engine::new(OnDevice::new(self.device()), self.layer_slice(), false),
-                x,
-                want,
-            ),
-        }
+        with_engine!(self, |engine| inference(&engine, x, want))
     }
 
     /// The model's outputs for samples `x`: with a softmax output, one row of class
