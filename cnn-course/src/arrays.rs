@@ -77,6 +77,33 @@ pub fn to_array(tensor: &Tensor) -> Result<ArrayD<f32>> {
     }
 }
 
+/// The largest and smallest value of an array of floats.
+///
+/// Rust's floating-point numbers have no `max()` for iterators: a NaN is neither larger
+/// nor smaller than anything, so there may be no answer. These methods leave NaN out.
+///
+/// ```
+/// use cnn_course::prelude::*;
+/// let image = array![[0.1f32, 0.9], [0.4, 0.0]];
+/// assert_eq!((image.max_value(), image.min_value()), (0.9, 0.0));
+/// ```
+pub trait ArrayStats {
+    /// The largest value (`f32::NEG_INFINITY` for an empty array).
+    fn max_value(&self) -> f32;
+    /// The smallest value (`f32::INFINITY` for an empty array).
+    fn min_value(&self) -> f32;
+}
+
+impl<S: Data<Elem = f32>, D: Dimension> ArrayStats for ArrayBase<S, D> {
+    fn max_value(&self) -> f32 {
+        self.iter().fold(f32::NEG_INFINITY, |best, &v| best.max(v))
+    }
+
+    fn min_value(&self) -> f32 {
+        self.iter().fold(f32::INFINITY, |best, &v| best.min(v))
+    }
+}
+
 /// A shape as Keras prints it, with `None` for the batch: `(None, 26, 26, 32)`.
 pub fn keras_shape(dims: &[usize]) -> String {
     let mut parts = vec!["None".to_string()];

@@ -19,6 +19,7 @@ use std::path::Path;
 
 const STOP_SIGN: &[u8] = include_bytes!("../../data/images/stop_sign.png");
 const BRICKS: &[u8] = include_bytes!("../../data/images/bricks.png");
+const MY_DIGIT: &[u8] = include_bytes!("../../data/images/my_digit.png");
 
 fn decode(bytes: &[u8], what: &Path) -> Result<DynamicImage> {
     image::load_from_memory(bytes).map_err(|e| {
@@ -100,6 +101,92 @@ pub fn stop_sign() -> Result<Array3<f32>> {
 /// A brick wall texture, 256 × 256 × 3.
 pub fn bricks() -> Result<Array3<f32>> {
     Ok(to_rgb_array(&decode(BRICKS, Path::new("bricks.png"))?.to_rgb8()))
+}
+
+/// A handwritten digit as a photo of paper would show it (dark ink on light paper,
+/// 240 × 240): an example for [`prepare_digit`] until you bring your own.
+pub fn example_digit() -> Result<Array2<f32>> {
+    Ok(to_grey_array(&decode(MY_DIGIT, Path::new("my_digit.png"))?.to_luma8()))
+}
+
+/// A greyscale picture of one digit, of any size, made to look like MNIST's digits: white
+/// ink on black, the ink scaled to fit 20 × 20 and centred by its centre of mass in 28 × 28.
+/// Returns a batch of one, `(1, 28, 28, 1)`, ready for `model.predict`.
+pub fn prepare_digit(picture: &Array2<f32>) -> Result<ndarray::Array4<f32>> {
+    let (rows, cols) = picture.dim();
+    if rows < 8 || cols < 8 {
+        bail!(Shape, "prepare_digit: the picture is {rows}×{cols}; hint: use a picture of at least 8×8 pixels, one digit filling most of it");
+    }
+    // Ink is what differs from the paper; the paper's shade is the border's.
+    let border: Vec<f32> = (0..rows)
+        .flat_map(|r| (0..cols).map(move |c| (r, c)))
+        .filter(|&(r, c)| r == 0 || c == 0 || r == rows - 1 || c == cols - 1)
+        .map(|(r, c)| picture[[r, c]])
+        .collect();
+    let paper = border.iter().sum::<f32>() / border.len() as f32;
+    let ink = picture.mapv(|v| ((v - paper).abs() - 0.15).max(0.0));
+    let strongest = ink.iter().cloned().fold(0.0, f32::max);
+    if strongest <= 0.0 {
+        bail!(
+            Data,
+            "prepare_digit: no ink stands out from the paper; hint: write the digit darker, or on plainer paper"
+        );
+    }
+    let inked: Vec<(usize, usize)> = ink
+        .indexed_iter()
+        .filter(|(_, &v)| v > 0.25 * strongest)
+        .map(|(i, _)| i)
+        .collect();
+    let (top, bottom) = (
+        inked.iter().map(|p| p.0).min().unwrap_or(0),
+        inked.iter().map(|p| p.0).max().unwrap_or(0),
+    );
+    let (left, right) = (
+        inked.iter().map(|p| p.1).min().unwrap_or(0),
+        inked.iter().map(|p| p.1).max().unwrap_or(0),
+    );
+    let (height, width) = ((bottom - top + 1) as f32, (right - left + 1) as f32);
+    let scale = 20.0 / height.max(width);
+    let (out_h, out_w) = (
+        (height * scale).round().max(1.0) as usize,
+        (width * scale).round().max(1.0) as usize,
+    );
+    let (off_r, off_c) = ((28 - out_h) / 2, (28 - out_w) / 2);
+    let mut digit = ndarray::Array4::<f32>::zeros((1, 28, 28, 1));
+    for r in 0..out_h {
+        for c in 0..out_w {
+            // The mean of the picture's pixels that fall into this output pixel.
+            let (r0, r1) = (
+                top + (r as f32 / scale) as usize,
+                top + (((r + 1) as f32 / scale) as usize).max(1),
+            );
+            let (c0, c1) = (
+                left + (c as f32 / scale) as usize,
+                left + (((c + 1) as f32 / scale) as usize).max(1),
+            );
+            let (r1, c1) = (r1.clamp(r0 + 1, bottom + 1), c1.clamp(c0 + 1, right + 1));
+            let area = ink.slice(ndarray::s![r0..r1, c0..c1]);
+            digit[[0, off_r + r, off_c + c, 0]] = area.mean().unwrap_or(0.0);
+        }
+    }
+    // MNIST's strokes reach full white, and its digits are centred by their centre of mass.
+    let brightest = digit.iter().cloned().fold(0.0, f32::max);
+    digit.mapv_inplace(|v| (v / brightest).min(1.0));
+    let mass: f32 = digit.sum();
+    let centre = |axis: usize| {
+        digit
+            .indexed_iter()
+            .map(|(i, v)| [i.1, i.2][axis] as f32 * v)
+            .sum::<f32>()
+            / mass
+    };
+    let (down, right) = ((13.5 - centre(0)).round() as isize, (13.5 - centre(1)).round() as isize);
+    Ok(crate::augment::shift(&digit, down, right))
+}
+
+/// [`prepare_digit`] of the picture at `path` (a photo or drawing of one digit).
+pub fn load_digit(path: impl AsRef<Path>) -> Result<ndarray::Array4<f32>> {
+    prepare_digit(&to_grey_array(&read(path.as_ref())?.to_luma8()))
 }
 
 /// Save an array as an image (PNG or JPEG by extension): `(rows, cols)` greyscale or

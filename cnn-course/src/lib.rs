@@ -29,6 +29,7 @@
 
 pub mod activation;
 pub mod arrays;
+pub mod augment;
 pub(crate) mod backend;
 pub mod callbacks;
 pub mod choice;
@@ -55,7 +56,7 @@ pub mod training;
 pub(crate) mod testing;
 
 pub use activation::Activation;
-pub use arrays::IntoTensor;
+pub use arrays::{ArrayStats, IntoTensor};
 pub use callbacks::{BackupAndRestore, Callback, EarlyStopping, Mode, ModelCheckpoint};
 pub use choice::Choice;
 pub use device::default_device;
@@ -96,21 +97,22 @@ pub use plotters;
 
 /// Everything a notebook needs: `use cnn_course::prelude::*;`.
 pub mod prelude {
+    pub use crate::augment;
     pub use crate::convolution::{convolve1d, convolve2d, max_pool2d};
     pub use crate::datasets::{clothing, digits, small_colour_images, Dataset};
     pub use crate::exercise;
     pub use crate::figures::{
-        compare_histories, confusion_matrix, feature_maps, image_grid, imshow, kernels, plot_history, predictions,
-        probabilities, row, samples, Colormap, Figure,
+        compare_histories, confusion_matrix, feature_maps, image_grid, imshow, kernels, plot_history, plot_steps,
+        predictions, probabilities, row, samples, Colormap, Figure,
     };
-    pub use crate::images::{load_grey, load_image, load_rgba, save_image};
+    pub use crate::images::{load_digit, load_grey, load_image, load_rgba, save_image};
     pub use crate::labels::{argmax_rows, count_correct, one_hot, to_categorical};
     pub use crate::layers::WithInputShape;
     pub use crate::{
-        conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, AvgPool2D, BackupAndRestore,
-        BatchNormalization, Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit, Flatten, History,
-        IntoTensor, Loss, MaxPool2D, Metric, Mode, ModelCheckpoint, Nadam, Padding, RMSprop, Result, Sequential,
-        Summary, SGD,
+        conv_output_size, set_seed, Activation, Adadelta, Adagrad, Adam, Adamax, ArrayStats, AvgPool2D,
+        BackupAndRestore, BatchNormalization, Callback, Conv2D, Dense, Dropout, EarlyStopping, Error, Evaluation, Fit,
+        Flatten, History, IntoTensor, Loss, MaxPool2D, Metric, Mode, ModelCheckpoint, Nadam, Padding, RMSprop, Result,
+        Sequential, Summary, SGD,
     };
     pub use ndarray::{array, s, Array, Array1, Array2, Array3, Array4, ArrayD, Axis};
 }

@@ -9,7 +9,10 @@
 //! **Binary cross-entropy** is the same for one yes/no answer per output unit, read
 //! through a sigmoid: `L = −t·log σ(z) − (1 − t)·log(1 − σ(z))`, with `dL/dz = σ(z) − t`.
 //!
-//! These functions work on a batch's scores on the host: a batch has a few hundred of them.
+//! **Mean squared error** measures how far numbers are from target numbers, for a network
+//! that predicts values rather than classes: `L = Σ_k (y_k − t_k)² / K`, `dL/dy = 2(y − t)/K`.
+//!
+//! These functions work on a batch's outputs on the host: a batch has a few hundred of them.
 
 use crate::choice::choice_of;
 use crate::{bail, Activation, Error, Result};
@@ -26,6 +29,8 @@ pub enum Loss {
     /// Labels are 0 or 1 per output unit, `(samples,)` or `(samples, units)`; the model
     /// ends in `Dense(1, "sigmoid")` (or one sigmoid unit per yes/no question).
     BinaryCrossentropy,
+    /// Targets are numbers, one per output unit: the model predicts values.
+    MeanSquaredError,
 }
 
 choice_of!(Loss);
@@ -40,8 +45,10 @@ impl FromStr for Loss {
                 Ok(Loss::SparseCategoricalCrossentropy)
             }
             "binary_crossentropy" | "BinaryCrossentropy" => Ok(Loss::BinaryCrossentropy),
-            _ => bail!(Setting,
-                "unknown loss '{s}'; hint: use \"categorical_crossentropy\" (one-hot labels), \"sparse_categorical_crossentropy\" (class numbers) or \"binary_crossentropy\" (0/1 labels, one sigmoid output)"
+            "mean_squared_error" | "mse" | "MeanSquaredError" => Ok(Loss::MeanSquaredError),
+            _ => bail!(
+                Setting,
+                "unknown loss '{s}'; hint: use \"categorical_crossentropy\" (one-hot labels), \"sparse_categorical_crossentropy\" (class numbers), \"binary_crossentropy\" (0/1 labels, one sigmoid output) or \"mean_squared_error\" (numbers)"
             ),
         }
     }
@@ -60,7 +67,13 @@ impl Loss {
             Loss::CategoricalCrossentropy => "categorical_crossentropy",
             Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
             Loss::BinaryCrossentropy => "binary_crossentropy",
+            Loss::MeanSquaredError => "mean_squared_error",
         }
+    }
+
+    /// Whether the loss compares classes (so accuracy means something).
+    pub fn classifies(self) -> bool {
+        self != Loss::MeanSquaredError
     }
 }
 
@@ -74,12 +87,17 @@ pub(crate) enum Head {
     Probabilities,
     /// Sigmoid (or linear) units, binary cross-entropy from the scores before the sigmoid.
     SigmoidScores,
+    /// The outputs themselves, squared differences from the targets.
+    Values,
 }
 
 impl Head {
     /// The head for a model whose last layer has `activation` and `units` outputs, or the
     /// error that says why the combination cannot be right.
     pub(crate) fn choose(loss: Loss, activation: Activation, units: usize, last_layer: &str) -> Result<Head> {
+        if loss == Loss::MeanSquaredError {
+            return Ok(Head::Values);
+        }
         let categorical = loss != Loss::BinaryCrossentropy;
         match (categorical, activation) {
             (true, _) if units == 1 => bail!(Shape,
@@ -96,7 +114,7 @@ impl Head {
 
     /// Whether the last layer leaves its activation to the loss (its output are scores).
     pub(crate) fn takes_scores(self) -> bool {
-        self != Head::Probabilities
+        matches!(self, Head::SoftmaxScores | Head::SigmoidScores)
     }
 }
 
@@ -154,6 +172,13 @@ pub(crate) fn loss_step(head: Head, outputs: &[f32], targets: &[f32], width: usi
                 }
                 correct += f64::from(u8::from(argmax(z) == argmax(t)));
             }
+            Head::Values => {
+                for k in 0..width {
+                    let difference = z[k] - t[k];
+                    sum += (difference * difference / width as f32) as f64;
+                    g[k] = 2.0 * difference / width as f32 * per_sample;
+                }
+            }
             Head::SigmoidScores => {
                 for k in 0..width {
                     // max(z, 0) − z·t + log(1 + e^−|z|): exact, and never overflows.
@@ -208,7 +233,8 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
-        let cases: [(Head, Vec<f32>, Vec<f32>, usize); 3] = [
+        let cases: [(Head, Vec<f32>, Vec<f32>, usize); 4] = [
+            (Head::Values, vec![0.5, -1.0, 2.0, 0.0], vec![1.0, -1.0, 0.0, 0.3], 2),
             (
                 Head::SoftmaxScores,
                 vec![0.5, -1.0, 2.0, 0.0, 0.3, -0.2],
@@ -278,8 +304,8 @@ mod tests {
     #[test]
     fn an_unknown_loss_names_the_choices() {
         assert_eq!(
-            "mse".parse::<Loss>().unwrap_err().to_string(),
-            "unknown loss 'mse'; hint: use \"categorical_crossentropy\" (one-hot labels), \"sparse_categorical_crossentropy\" (class numbers) or \"binary_crossentropy\" (0/1 labels, one sigmoid output)"
+            "l2".parse::<Loss>().unwrap_err().to_string(),
+            "unknown loss 'l2'; hint: use \"categorical_crossentropy\" (one-hot labels), \"sparse_categorical_crossentropy\" (class numbers), \"binary_crossentropy\" (0/1 labels, one sigmoid output) or \"mean_squared_error\" (numbers)"
         );
     }
 }

@@ -92,20 +92,26 @@ fn a_kernel_grid_uses_a_diverging_scale_with_a_colorbar() {
 
 #[test]
 fn grids_of_samples_predictions_and_feature_maps() {
-    let data = cnn_course::datasets::course::clothing_from(&cnn_course::datasets::locations::Places {
-        user: None,
-        cache: "/nonexistent".into(),
-    })
+    let data = cnn_course::datasets::course::clothing_from(
+        &cnn_course::datasets::locations::Places {
+            user: None,
+            cache: "/nonexistent".into(),
+            download: false,
+        },
+        &cnn_course::datasets::mnist::fashion_mnist_files(),
+    )
     .unwrap();
     let labels = data.y_train.to_vec();
     png(
         &samples(&data.x_train, &labels, &data.class_names, 12).unwrap(),
         "samples.png",
     );
-    let predicted: Vec<u8> = labels.iter().map(|&l| if l == 1 { 2 } else { l }).collect();
+    // Sample 1 predicted wrong, the others right.
+    let mut predicted = labels.clone();
+    predicted[1] = (labels[1] + 1) % 3;
     let figure = predictions(&data.x_train, &predicted, &labels, &data.class_names, 6).unwrap();
     let image = png(&figure, "predictions.png");
-    // Sample 1 is a dress predicted as a shoe: framed in red.
+    // Sample 1's wrong prediction is framed in red.
     let frame = image.get_pixel(10 + (112 + 10) + 112 / 2, 10 + 18 - 2).0;
     assert_eq!(
         frame,

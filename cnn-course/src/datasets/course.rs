@@ -1,16 +1,32 @@
-//! The course's offline datasets. Each uses real data when a local copy exists
-//! (`$CNN_COURSE_DATA` or the verified cache — never a download), and otherwise the data
-//! the course ships in `data/` (made by `data/generator`, see `data/README.md`).
+//! The course's datasets, real data first. Each loader uses, in order: the learner's own
+//! copy (`$CNN_COURSE_DATA`), the cache of verified downloads, a download into that cache
+//! — and when none of these works (offline), the data the course ships in `data/`, at
+//! once and saying so in one line:
+//!
+//! | loader | real data | shipped data |
+//! |---|---|---|
+//! | [`clothing`] | Fashion-MNIST's T-shirt/top, Dress and Sneaker | generated clothing in its style (`data/generator`) |
+//! | [`digits`] | MNIST, 60,000 + 10,000 | 10,000 real MNIST digits (its test set), 8,000 + 2,000 |
+//! | [`small_colour_images`] | CIFAR-10 | the shipped digits in colour, 32 × 32 × 3 |
+//!
+//! [`generated_clothing`] draws clothing on the fly in a chosen [`ClothingStyle`] (shifted,
+//! rotated, noisy) for experiments.
 
+use super::download::{fetch, RemoteFile};
 use super::idx::decode_idx;
 use super::locations::Places;
 use super::mnist::{fashion_mnist_files, images, labels, load_mnist_dir, local_copy, mnist_files};
 use super::Dataset;
 use crate::Result;
 use ndarray::{Array1, Array4, Axis};
-use std::path::Path;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
 
-pub const CLOTHING_CLASSES: [&str; 3] = ["t-shirt", "dress", "shoe"];
+pub use course_data::clothing::Style as ClothingStyle;
+
+/// The clothing classes, in label order.
+pub const CLOTHING_CLASSES: [&str; 3] = course_data::clothing::CLASSES;
 
 macro_rules! shipped {
     ($folder:literal) => {
@@ -23,7 +39,7 @@ macro_rules! shipped {
     };
 }
 
-fn shipped(folder: &str, files: [&[u8]; 4], classes: &[&str]) -> Result<Dataset> {
+fn shipped(folder: &str, files: [&[u8]; 4], classes: &[&str], source: &str) -> Result<Dataset> {
     let name = |i: usize| Path::new("data").join(folder).join(super::mnist::FILES[i]);
     let x_train = images(&name(0), decode_idx(files[0], &name(0))?)?;
     let y_train = labels(
@@ -45,7 +61,7 @@ fn shipped(folder: &str, files: [&[u8]; 4], classes: &[&str]) -> Result<Dataset>
         x_test,
         y_test,
         class_names: classes.iter().map(|s| s.to_string()).collect(),
-        source: format!("the course's shipped data (data/{folder})"),
+        source: source.to_string(),
     })
 }
 
@@ -61,7 +77,7 @@ fn select(x: &Array4<f32>, y: &Array1<u8>, keep: &[u8]) -> (Array4<f32>, Array1<
 
 fn report(what: &str, data: &Dataset) {
     println!(
-        "{what}: using {} — {} training and {} test images, classes {:?}",
+        "{what}: {} — {} training and {} test images, classes {:?}",
         data.source,
         data.y_train.len(),
         data.y_test.len(),
@@ -69,80 +85,160 @@ fn report(what: &str, data: &Dataset) {
     );
 }
 
-pub fn clothing_from(places: &Places) -> Result<Dataset> {
-    let data = match local_copy("fashion-mnist", &fashion_mnist_files(), places)? {
+/// Why a download failed, in a few words: "no connection" when offline.
+fn short_reason(error: &crate::Error) -> String {
+    let text = error.to_string();
+    match text.contains("you seem to be offline") {
+        true => "no connection".to_string(),
+        false => text.lines().next().unwrap_or_default().chars().take(160).collect(),
+    }
+}
+
+/// The folder of a real dataset: a local copy, or a fresh download into the cache (which
+/// prints its progress). `None` when it cannot be had, after saying why in one line.
+fn real_copy(what: &str, name: &str, files: &[RemoteFile], places: &Places) -> Result<Option<PathBuf>> {
+    if let Some(dir) = local_copy(name, files, places)? {
+        return Ok(Some(dir));
+    }
+    if !places.download {
+        return Ok(None);
+    }
+    let dir = places.cache.join(name);
+    for file in files {
+        if let Err(e) = fetch(file, &dir) {
+            println!(
+                "{what}: {name} could not be downloaded ({}); the course's shipped data follows",
+                short_reason(&e)
+            );
+            return Ok(None);
+        }
+    }
+    Ok(Some(dir))
+}
+
+/// [`clothing`] from the given places, downloading `files` (Fashion-MNIST's) when allowed.
+pub fn clothing_from(places: &Places, files: &[RemoteFile]) -> Result<Dataset> {
+    match real_copy("clothing", "fashion-mnist", files, places)? {
         Some(dir) => {
             let all = load_mnist_dir(&dir)?;
             // T-shirt/top, Dress, Sneaker.
             let keep = [0, 3, 7];
             let (x_train, y_train) = select(&all.x_train, &all.y_train, &keep);
             let (x_test, y_test) = select(&all.x_test, &all.y_test, &keep);
-            Dataset {
+            Ok(Dataset {
                 x_train,
                 y_train,
                 x_test,
                 y_test,
                 class_names: CLOTHING_CLASSES.iter().map(|s| s.to_string()).collect(),
-                source: format!("Fashion-MNIST from {} (T-shirt/top, Dress, Sneaker)", dir.display()),
-            }
+                source: format!(
+                    "real Fashion-MNIST (T-shirt/top, Dress, Sneaker) from {}",
+                    dir.display()
+                ),
+            })
         }
-        None => shipped("clothing", shipped!("clothing"), &CLOTHING_CLASSES)?,
-    };
-    Ok(data)
+        None => shipped(
+            "clothing",
+            shipped!("clothing"),
+            &CLOTHING_CLASSES,
+            "the course's generated clothing (drawn by data/generator in Fashion-MNIST's style)",
+        ),
+    }
 }
 
-pub fn digits_from(places: &Places) -> Result<Dataset> {
-    match local_copy("mnist", &mnist_files(), places)? {
+/// [`digits`] from the given places, downloading `files` (MNIST's) when allowed.
+pub fn digits_from(places: &Places, files: &[RemoteFile]) -> Result<Dataset> {
+    match real_copy("digits", "mnist", files, places)? {
         Some(dir) => {
             let mut data = load_mnist_dir(&dir)?;
-            data.source = format!("MNIST from {}", dir.display());
+            data.source = format!("real MNIST from {}", dir.display());
             Ok(data)
         }
         None => shipped(
             "digits",
             shipped!("digits"),
             &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            "the course's shipped digits: 10,000 real MNIST digits (its test set, split 8,000 / 2,000)",
         ),
     }
 }
 
-/// Colour images for the CIFAR-10 chapter: the first `train` / `test` images of CIFAR-10
-/// when a local copy exists (`$CNN_COURSE_DATA` or the cache — never a download), else
-/// the course's clothing in colour: each garment tinted a random colour on a random
-/// background, padded to 32 × 32 × 3, with CIFAR-10's ten outputs of which three are used.
+/// Three kinds of clothing — t-shirt, dress, sneaker — as 28×28 greyscale images:
+/// Fashion-MNIST (downloaded once when online), else the course's generated clothing.
+pub fn clothing() -> Result<Dataset> {
+    let data = clothing_from(&Places::from_env(), &fashion_mnist_files())?;
+    report("clothing", &data);
+    Ok(data)
+}
+
+/// Handwritten digits 0–9 as 28×28 greyscale images: MNIST (downloaded once when
+/// online), else the 10,000 real MNIST digits the course ships.
+pub fn digits() -> Result<Dataset> {
+    let data = digits_from(&Places::from_env(), &mnist_files())?;
+    report("digits", &data);
+    Ok(data)
+}
+
+/// Colour images of 10 classes, 32 × 32 × 3, for chapter 6: the first `train` / `test`
+/// images of CIFAR-10 (downloaded once when online, 163 MB), else the course's digits in
+/// colour: each shrunk to 20 × 20 and drawn at a random place of the frame, in a random
+/// colour on a background of another.
 pub fn small_colour_images(train: usize, test: usize) -> Result<Dataset> {
     let places = Places::from_env();
     let local = places
         .user
         .iter()
         .map(|u| u.join(super::cifar::FOLDER))
-        .chain([places.cache.join(super::cifar::FOLDER)])
         .find(|d| d.is_dir());
+    // Offline, the colour digits come from the shipped digits: no second download attempt.
+    let shipped_only = Places {
+        download: false,
+        ..places.clone()
+    };
     let data = match local {
         Some(dir) => super::cifar::load_cifar10_dir(&dir)?.take(train, test),
-        None => colour_clothing(&clothing_from(&places)?.take(train, test)),
+        None => match places.download || places.cache.join(super::cifar::FOLDER).is_dir() {
+            true => match super::cifar::load_or_download(&super::cifar::cifar10_archive(), &places) {
+                Ok(data) => data.take(train, test),
+                Err(e) => {
+                    println!(
+                        "colour images: CIFAR-10 could not be downloaded ({}); the course's colour digits follow",
+                        short_reason(&e)
+                    );
+                    colour_digits(&digits_from(&shipped_only, &mnist_files())?.take(train, test))
+                }
+            },
+            false => colour_digits(&digits_from(&shipped_only, &mnist_files())?.take(train, test)),
+        },
     };
     report("colour images", &data);
     Ok(data)
 }
 
-/// Tint greyscale 28×28 images with a colour per image (a fixed pseudo-random sequence)
-/// and pad them to 32×32×3.
-fn colour_clothing(grey: &Dataset) -> Dataset {
-    let tint = |x: &Array4<f32>, offset: usize| {
+/// Greyscale 28×28 digits as 32×32×3 colour images (see [`small_colour_images`]).
+fn colour_digits(grey: &Dataset) -> Dataset {
+    let paint = |x: &Array4<f32>, seed: u64| {
         let n = x.shape()[0];
         let mut out = Array4::<f32>::zeros((n, 32, 32, 3));
+        let mut rng = StdRng::seed_from_u64(seed);
         for i in 0..n {
-            let hash = |k: usize| (((i + offset) * 2654435761 + k * 40503) % 1000) as f32 / 1000.0;
-            let (garment, background) = (
-                [hash(1), hash(2), hash(3)],
-                [hash(4) * 0.5, hash(5) * 0.5, hash(6) * 0.5],
+            let hue: f32 = rng.random_range(0.0..1.0);
+            let ink = hsv(hue, rng.random_range(0.5..1.0), rng.random_range(0.7..1.0));
+            let paper = hsv(
+                (hue + rng.random_range(0.25..0.75)) % 1.0,
+                rng.random_range(0.2..0.9),
+                rng.random_range(0.05..0.5),
             );
-            for r in 0..28 {
-                for c in 0..28 {
-                    let v = x[[i, r, c, 0]];
+            let (top, left) = (rng.random_range(0..=12), rng.random_range(0..=12));
+            for r in 0..32 {
+                for c in 0..32 {
+                    // Bilinear sample of the digit shrunk from 28×28 to 20×20 at (top, left).
+                    let v = match (r >= top && r < top + 20, c >= left && c < left + 20) {
+                        (true, true) => sample(x, i, (r - top) as f32 * 1.4 + 0.2, (c - left) as f32 * 1.4 + 0.2),
+                        _ => 0.0,
+                    };
                     for ch in 0..3 {
-                        out[[i, r + 2, c + 2, ch]] = v * (0.3 + 0.7 * garment[ch]) + (1.0 - v) * background[ch];
+                        out[[i, r, c, ch]] = v * ink[ch] + (1.0 - v) * paper[ch];
                     }
                 }
             }
@@ -150,30 +246,55 @@ fn colour_clothing(grey: &Dataset) -> Dataset {
         out
     };
     Dataset {
-        x_train: tint(&grey.x_train, 0),
+        x_train: paint(&grey.x_train, 61),
         y_train: grey.y_train.clone(),
-        x_test: tint(&grey.x_test, 100_000),
+        x_test: paint(&grey.x_test, 62),
         y_test: grey.y_test.clone(),
-        class_names: CIFAR_FALLBACK_CLASSES.iter().map(|s| s.to_string()).collect(),
-        source: format!("{} tinted and padded to 32×32×3", grey.source),
+        class_names: grey.class_names.clone(),
+        source: "the course's colour digits (the shipped real MNIST digits, shrunk, coloured and placed at random)"
+            .into(),
     }
 }
 
-/// Ten names (CIFAR-10's ten outputs); the shipped fallback uses the first three.
-const CIFAR_FALLBACK_CLASSES: [&str; 10] = ["t-shirt", "dress", "shoe", "-", "-", "-", "-", "-", "-", "-"];
-
-/// Three kinds of clothing — t-shirt, dress, shoe — as 28×28 greyscale images: from
-/// Fashion-MNIST when a local copy exists, else the course's own images.
-pub fn clothing() -> Result<Dataset> {
-    let data = clothing_from(&Places::from_env())?;
-    report("clothing", &data);
-    Ok(data)
+/// The value of image `i` of a `(n, 28, 28, 1)` batch at a fractional position.
+fn sample(x: &Array4<f32>, i: usize, r: f32, c: f32) -> f32 {
+    let (r0, c0) = (r.floor() as usize, c.floor() as usize);
+    let (fr, fc) = (r - r0 as f32, c - c0 as f32);
+    let at = |r: usize, c: usize| x[[i, r.min(27), c.min(27), 0]];
+    (1.0 - fr) * ((1.0 - fc) * at(r0, c0) + fc * at(r0, c0 + 1))
+        + fr * ((1.0 - fc) * at(r0 + 1, c0) + fc * at(r0 + 1, c0 + 1))
 }
 
-/// Handwritten digits 0–9 as 28×28 greyscale images: MNIST when a local copy exists,
-/// else the course's own handwriting-like digits.
-pub fn digits() -> Result<Dataset> {
-    let data = digits_from(&Places::from_env())?;
-    report("digits", &data);
-    Ok(data)
+/// A colour from hue, saturation and value, all 0..1.
+fn hsv(h: f32, s: f32, v: f32) -> [f32; 3] {
+    let k = |n: f32| (n + h * 6.0) % 6.0;
+    let f = |n: f32| v - v * s * k(n).min(4.0 - k(n)).clamp(0.0, 1.0);
+    [f(5.0), f(3.0), f(1.0)]
+}
+
+/// `train` training and `test` test images of clothing drawn now in `style`, from `seed`
+/// (the same seed gives the same images): the course's generator as a laboratory.
+///
+/// ```
+/// use cnn_course::datasets::{generated_clothing, ClothingStyle};
+/// let shifted = generated_clothing(0, 30, ClothingStyle { shift: 6.0, ..Default::default() }, 1);
+/// assert_eq!(shifted.x_test.shape(), &[30, 28, 28, 1]);
+/// ```
+pub fn generated_clothing(train: usize, test: usize, style: ClothingStyle, seed: u64) -> Dataset {
+    let make = |count: usize, seed: u64| {
+        let (pixels, labels) = course_data::clothing::dataset(count, &style, seed);
+        let x = Array4::from_shape_vec((count, 28, 28, 1), pixels.iter().map(|&v| v as f32 / 255.0).collect())
+            .unwrap_or_else(|_| Array4::zeros((0, 28, 28, 1)));
+        (x, Array1::from(labels))
+    };
+    let (x_train, y_train) = make(train, seed.wrapping_mul(2));
+    let (x_test, y_test) = make(test, seed.wrapping_mul(2) + 1);
+    Dataset {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        class_names: CLOTHING_CLASSES.iter().map(|s| s.to_string()).collect(),
+        source: format!("clothing generated now ({style:?})"),
+    }
 }

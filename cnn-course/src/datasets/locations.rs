@@ -4,7 +4,8 @@
 //!    checked (`mnist/`, `fashion-mnist/`, `cifar-10-batches-bin/`);
 //! 2. the cache, `$CNN_COURSE_CACHE` or `$XDG_CACHE_HOME/cnn-course` or
 //!    `~/.cache/cnn-course` — downloads, used after their SHA-256 is checked;
-//! 3. a download from the dataset's public mirrors (see [`super::download`]).
+//! 3. a download from the dataset's public mirrors (see [`super::download`]) — unless
+//!    `CNN_COURSE_OFFLINE` is set, as the course's tests and CI do.
 
 use std::path::PathBuf;
 
@@ -15,6 +16,8 @@ pub struct Places {
     pub user: Option<PathBuf>,
     /// Where verified downloads are kept.
     pub cache: PathBuf,
+    /// Whether a missing dataset may be downloaded.
+    pub download: bool,
 }
 
 impl Places {
@@ -32,6 +35,7 @@ impl Places {
         Places {
             user: std::env::var_os("CNN_COURSE_DATA").map(PathBuf::from),
             cache,
+            download: std::env::var_os("CNN_COURSE_OFFLINE").is_none(),
         }
     }
 }

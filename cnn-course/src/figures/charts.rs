@@ -31,6 +31,8 @@ pub(crate) struct Series {
 pub(crate) struct Panel {
     pub title: String,
     pub series: Vec<Series>,
+    /// What the horizontal axis counts: epochs, or steps.
+    pub x_axis: &'static str,
 }
 
 #[derive(Clone, Debug)]
@@ -123,7 +125,7 @@ fn draw_curves<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>)
         .map_err(drawing_error)?;
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(panel.x_axis)
         .x_labels(epochs.min(10) + 1)
         .x_label_formatter(&|x| {
             if x.fract().abs() < 1e-9 {
@@ -328,6 +330,7 @@ fn check_history(history: &History, what: &str) -> Result<()> {
 pub fn plot_history(history: &History) -> Result<Figure> {
     check_history(history, "plot_history")?;
     let panel = |title: &str, train: &[f64], val: &[f64], name: &str| Panel {
+        x_axis: "epoch",
         title: title.into(),
         series: [
             Some(Series {
@@ -352,6 +355,28 @@ pub fn plot_history(history: &History) -> Result<Figure> {
         panels.push(panel("accuracy", &history.accuracy, &history.val_accuracy, "accuracy"));
     }
     Ok(chart(ChartSpec::Curves(panels)))
+}
+
+/// The loss after each step of a training loop you wrote yourself (chapter 2's gradient
+/// descent): one point per step.
+pub fn plot_steps(losses: &[f64]) -> Result<Figure> {
+    if losses.is_empty() {
+        bail!(
+            Data,
+            "plot_steps: no losses given; hint: push each step's loss into a Vec"
+        );
+    }
+    check_values("plot_steps", "the losses", losses.iter().copied())?;
+    Ok(chart(ChartSpec::Curves(vec![Panel {
+        x_axis: "step",
+        title: "loss after each step".into(),
+        series: vec![Series {
+            label: "loss".into(),
+            values: losses.to_vec(),
+            color: 0,
+            dashed: false,
+        }],
+    }])))
 }
 
 /// Several training runs side by side (e.g. no regularization / dropout / batch norm /
@@ -402,10 +427,12 @@ pub fn compare_histories(runs: &[(&str, &History)]) -> Result<Figure> {
     }
     Ok(chart(ChartSpec::Curves(vec![
         Panel {
+            x_axis: "epoch",
             title: "loss (validation solid, training dashed)".into(),
             series: loss,
         },
         Panel {
+            x_axis: "epoch",
             title: "validation accuracy".into(),
             series: accuracy,
         },

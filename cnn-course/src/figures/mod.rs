@@ -17,7 +17,7 @@ mod images;
 mod picture;
 mod raster;
 
-pub use charts::{compare_histories, confusion_matrix, plot_history, probabilities};
+pub use charts::{compare_histories, confusion_matrix, plot_history, plot_steps, probabilities};
 pub use colormap::Colormap;
 pub use images::{feature_maps, image_grid, imshow, kernels, predictions, samples};
 pub use picture::ImageSource;

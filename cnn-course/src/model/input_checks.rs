@@ -179,6 +179,17 @@ pub(crate) fn labels_to_targets(
             }
             Ok(Tensor::from_vec(one_hot, (samples, classes), y.device())?)
         }
+        Loss::MeanSquaredError => {
+            if !(y.dims() == [samples, classes] || (classes == 1 && y.rank() == 1)) {
+                bail!(
+                    Shape,
+                    "{what}: mean_squared_error needs one target number per output, shape ({samples}, {classes}), got {}; hint: the model's last layer has {classes} output{}",
+                    full_shape(y.dims()),
+                    if classes == 1 { "" } else { "s" }
+                );
+            }
+            Ok(y.reshape((samples, classes))?)
+        }
         Loss::BinaryCrossentropy => {
             let fits = y.dims() == [samples, classes] || (classes == 1 && y.rank() == 1);
             if !fits {

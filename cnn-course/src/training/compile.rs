@@ -100,6 +100,12 @@ impl Sequential {
                 "compile: the model has no layers; hint: add layers with model.add(...) before compiling"
             );
         }
+        if show_accuracy && !loss.classifies() {
+            bail!(
+                Setting,
+                "compile: accuracy counts correct classes, and {loss} predicts numbers; hint: compile with &[] for no metric"
+            );
+        }
         self.head(loss)?;
         self.compiled = Some(Compiled {
             optimizer: Arc::new(Mutex::new(optimizer)),

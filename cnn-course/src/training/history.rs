@@ -31,6 +31,21 @@ impl History {
         }
     }
 
+    /// The best epoch of a series (`loss` and `val_loss`: the lowest; accuracies: the
+    /// highest), counted from 1, with its value.
+    pub fn best(&self, name: &str) -> Option<(usize, f64)> {
+        let values = self.get(name)?;
+        let higher_is_better = name.contains("acc");
+        let better = |a: &f64, b: &f64| if higher_is_better { a > b } else { a < b };
+        let mut best: Option<(usize, f64)> = None;
+        for (i, v) in values.iter().enumerate() {
+            if best.is_none_or(|(_, b)| better(v, &b)) {
+                best = Some((i + 1, *v));
+            }
+        }
+        best
+    }
+
     /// A series by its Keras name (`loss`, `accuracy`, `val_loss`, `val_accuracy`).
     pub fn get(&self, name: &str) -> Option<&[f64]> {
         match name {

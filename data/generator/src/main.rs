@@ -1,11 +1,8 @@
-//! Makes everything in `data/` that the course ships: run `cargo run -p course-data --release`.
-//! The output is the same on every run (a fixed seed per file).
+//! Makes the generated data in `data/` that the course ships: run
+//! `cargo run -p course-data --release`. The output is the same on every run (a fixed seed
+//! per file). (The digits in `data/digits/` are real MNIST digits, copied, not generated.)
 
-mod canvas;
-mod clothing;
-mod digits;
-mod photo;
-
+use course_data::{clothing, photo};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use rand::rngs::StdRng;
@@ -24,19 +21,6 @@ fn write_idx(path: &Path, dims: &[u32], values: &[u8]) -> std::io::Result<()> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::best());
     gz.write_all(&bytes)?;
     std::fs::write(path, gz.finish()?)
-}
-
-/// `count` images, classes taking turns so that every class has the same number.
-fn dataset(count: usize, classes: usize, seed: u64, draw: fn(usize, &mut StdRng) -> Vec<f32>) -> (Vec<u8>, Vec<u8>) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut images = Vec::with_capacity(count * 784);
-    let mut labels = Vec::with_capacity(count);
-    for i in 0..count {
-        let class = i % classes;
-        images.extend(draw(class, &mut rng).iter().map(|v| (v * 255.0).round() as u8));
-        labels.push(class as u8);
-    }
-    (images, labels)
 }
 
 fn write_split(dir: &Path, prefix: &str, images: &[u8], labels: &[u8]) -> std::io::Result<()> {
@@ -67,30 +51,20 @@ fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Write every shipped file under `out`.
+/// Clothing images shipped: for training (the course takes its validation images from
+/// them) and for testing.
+const TRAIN: usize = 2400;
+const TEST: usize = 600;
+
+/// Write every generated file under `out`.
 fn generate(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    for (name, classes, train, test, seed, draw) in [
-        (
-            "clothing",
-            3,
-            900,
-            300,
-            1,
-            clothing::draw as fn(usize, &mut StdRng) -> Vec<f32>,
-        ),
-        ("digits", 10, 4000, 1000, 2, digits::draw),
-    ] {
-        let dir = out.join(name);
-        std::fs::create_dir_all(&dir)?;
-        let (images, labels) = dataset(train, classes, seed, draw);
-        write_split(&dir, "train", &images, &labels)?;
-        let (images, labels) = dataset(test, classes, seed + 100, draw);
-        write_split(&dir, "t10k", &images, &labels)?;
-        println!(
-            "{}: {train} training and {test} test images, {classes} classes",
-            dir.display()
-        );
+    let dir = out.join("clothing");
+    std::fs::create_dir_all(&dir)?;
+    for (prefix, count, seed) in [("train", TRAIN, 1), ("t10k", TEST, 101)] {
+        let (images, labels) = clothing::dataset(count, &clothing::Style::default(), seed);
+        write_split(&dir, prefix, &images, &labels)?;
     }
+    println!("{}: {TRAIN} training and {TEST} test images, 3 classes", dir.display());
     let images = out.join("images");
     std::fs::create_dir_all(&images)?;
     write_png(
@@ -98,7 +72,11 @@ fn generate(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         photo::stop_sign(&mut StdRng::seed_from_u64(3)),
     )?;
     write_png(&images.join("bricks.png"), photo::bricks(&mut StdRng::seed_from_u64(4)))?;
-    println!("{}: stop_sign.png, bricks.png", images.display());
+    write_png(
+        &images.join("my_digit.png"),
+        photo::handwritten_seven(&mut StdRng::seed_from_u64(5)),
+    )?;
+    println!("{}: stop_sign.png, bricks.png, my_digit.png", images.display());
     Ok(())
 }
 
@@ -117,12 +95,9 @@ mod tests {
             "clothing/train-labels-idx1-ubyte.gz",
             "clothing/t10k-images-idx3-ubyte.gz",
             "clothing/t10k-labels-idx1-ubyte.gz",
-            "digits/train-images-idx3-ubyte.gz",
-            "digits/train-labels-idx1-ubyte.gz",
-            "digits/t10k-images-idx3-ubyte.gz",
-            "digits/t10k-labels-idx1-ubyte.gz",
             "images/stop_sign.png",
             "images/bricks.png",
+            "images/my_digit.png",
         ] {
             let made = std::fs::read(out.join(file)).unwrap();
             let committed = std::fs::read(data_dir().join(file)).unwrap();

@@ -149,3 +149,31 @@ pub fn bricks(rng: &mut StdRng) -> (usize, usize, Vec<Rgb>) {
     }
     (size, size, pixels)
 }
+
+/// A handwritten 7 on a sheet of paper, 240 × 240, as a phone photo of it would look: warm
+/// paper lit unevenly, dark blue ink of varying width. The course's example of "your own
+/// digit" (chapter 4).
+pub fn handwritten_seven(rng: &mut StdRng) -> (usize, usize, Vec<Rgb>) {
+    let size = 240;
+    let mut ink = crate::canvas::Canvas::new(size);
+    let bar = [(0.3, 0.25), (0.5, 0.23), (0.7, 0.22)];
+    ink.stroke(&bar, 0.08, 1.0);
+    let mut stem = vec![(0.7, 0.22)];
+    for i in 1..=8 {
+        let t = i as f32 / 8.0;
+        stem.push((0.7 - 0.24 * t + 0.02 * (t * 3.0).sin(), 0.22 + 0.6 * t));
+    }
+    ink.stroke(&stem, 0.08, 1.0);
+    let mut pixels = Vec::with_capacity(size * size);
+    for row in 0..size {
+        for col in 0..size {
+            let light = 0.93 - 0.1 * (row as f32 / size as f32) - 0.05 * (col as f32 / size as f32);
+            let grain = rng.random_range(-0.015..0.015);
+            let paper = [light + 0.02 + grain, light + grain, light - 0.04 + grain];
+            let a = ink.pixels[row * size + col];
+            let pen = [0.12, 0.14, 0.32];
+            pixels.push([0, 1, 2].map(|c| (paper[c] * (1.0 - a) + pen[c] * a).clamp(0.0, 1.0)));
+        }
+    }
+    (size, size, pixels)
+}
