@@ -8,7 +8,7 @@
 
 use crate::padding::{AxisWindows, Padding};
 use crate::{bail, Result};
-use ndarray::{s, Array1, Array2, ArrayBase, Data, Ix1, Ix2};
+use ndarray::{s, Array1, Array2, ArrayBase, Data, Ix1, Ix2, Ix3};
 
 /// 1-D convolution without padding: `output[i] = Σ_k kernel[k] · input[i + k]`,
 /// `input.len() − kernel.len() + 1` values.
@@ -78,6 +78,36 @@ where
         }
     }
     Ok(output)
+}
+
+/// 2-D convolution of a colour image with a kernel that spans all its channels, as every
+/// filter of a Conv2D layer does: the sum over channels of each channel convolved with its
+/// own slice of the kernel, without padding.
+///
+/// # Shapes
+/// image `(rows, cols, channels)`, kernel `(kr, kc, channels)` → `(rows − kr + 1, cols − kc + 1)`.
+pub fn convolve_channels<S1, S2>(image: &ArrayBase<S1, Ix3>, kernel: &ArrayBase<S2, Ix3>) -> Result<Array2<f32>>
+where
+    S1: Data<Elem = f32>,
+    S2: Data<Elem = f32>,
+{
+    let (channels, wanted) = (kernel.dim().2, image.dim().2);
+    if channels != wanted || channels == 0 {
+        bail!(Shape, "convolve_channels: the kernel has {channels} channels and the image {wanted}; hint: a filter spans every channel of its input, so give the kernel shape (rows, cols, {wanted})");
+    }
+    let channel = |c: usize| {
+        convolve2d(
+            &image.slice(s![.., .., c]),
+            &kernel.slice(s![.., .., c]),
+            Padding::Valid,
+            1,
+        )
+    };
+    let mut sum = channel(0)?;
+    for c in 1..channels {
+        sum += &channel(c)?;
+    }
+    Ok(sum)
 }
 
 /// Max pooling of a greyscale image with square windows of `size`, stride `size`: the

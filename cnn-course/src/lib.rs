@@ -98,7 +98,7 @@ pub use plotters;
 /// Everything a notebook needs: `use cnn_course::prelude::*;`.
 pub mod prelude {
     pub use crate::augment;
-    pub use crate::convolution::{convolve1d, convolve2d, max_pool2d};
+    pub use crate::convolution::{convolve1d, convolve2d, convolve_channels, max_pool2d};
     pub use crate::datasets::{clothing, digits, small_colour_images, Dataset};
     pub use crate::exercise;
     pub use crate::figures::{

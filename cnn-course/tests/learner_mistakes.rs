@@ -73,11 +73,11 @@ fn checkers_say_which_shape_they_expected_instead_of_panicking() -> Result<()> {
     let small_photo = Array3::<f32>::zeros((50, 50, 3));
     let check = ch1::red_pixel(&small_photo, &array![0.7, 0.1, 0.1]);
     assert!(!check.passed);
-    assert_eq!(check.message, "the photo has shape (50, 50, 3); this exercise reads row 95, column 300, so it needs a colour photo of at least 96×301 pixels, shape (rows, cols, 3) — use the course's stop sign, cnn_course::images::stop_sign()?");
+    assert_eq!(check.message, "the photo has shape (50, 50, 3); this exercise reads row 95, column 300, so it needs a colour photo of at least 96×301 pixels, shape (rows, cols, 3) — use the course's photos, cnn_course::images::stop_sign()? or bricks()?");
     let check = ch1::green_square(&small_photo, &small_photo);
-    assert_eq!(check.message, "the photo has shape (50, 50, 3); this exercise paints rows 10..60 and columns 10..60, so it needs a colour photo of at least 60×60 pixels, shape (rows, cols, 3) — use the course's stop sign, cnn_course::images::stop_sign()?");
+    assert_eq!(check.message, "the photo has shape (50, 50, 3); this exercise paints rows 10..60 and columns 10..60, so it needs a colour photo of at least 60×60 pixels, shape (rows, cols, 3) — use the course's photos, cnn_course::images::stop_sign()? or bricks()?");
     let check = ch1::patch_cleared(&Array2::zeros((28, 28)), &Array2::zeros((10, 10)));
-    assert_eq!(check.message, "your image has shape (10, 10) and the shirt (28, 28); expected both (28, 28) — clear the patch in a copy of the whole 28×28 shirt, not in a slice of it");
+    assert_eq!(check.message, "your image has shape (10, 10) and the shirt (28, 28); expected both (28, 28) — clear the patch in a copy of the whole shirt, not in a slice of it");
     let mut mlp = Sequential::new();
     mlp.add(Flatten::new().input_shape((32, 32, 3)))?;
     mlp.add(Dense::new(10))?;

@@ -1,6 +1,8 @@
 //! `cargo xtask <command>`: the course's set-up and test commands.
 //!
-//! - `cargo xtask lab`: set up what is missing, then open the course in JupyterLab;
+//! - `cargo xtask lab [--offline]`: set up what is missing, fetch the real datasets once
+//!   (skipped with `--offline`; without a connection the course uses its shipped data),
+//!   then open the course in JupyterLab;
 //! - `cargo xtask test`: set up what is missing, then run every test — the workspace's
 //!   `cargo test` and every notebook executed through the Jupyter kernel;
 //! - `cargo xtask bench-latency`: kernel start, first output and re-run times;
@@ -21,7 +23,7 @@ fn main() -> ExitCode {
     let rest = args.get(1..).unwrap_or_default().to_vec();
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::setup().map(|_| ()),
-        Some("lab") => lab(),
+        Some("lab") => lab(&rest),
         Some("test") => test(&rest),
         Some("bench-latency") => setup::setup().and_then(|env| {
             run(env
@@ -36,7 +38,9 @@ fn main() -> ExitCode {
             Ok(())
         }),
         _ => {
-            eprintln!("usage: cargo xtask lab | test [notebook filter] | setup | notebooks | bench-latency");
+            eprintln!(
+                "usage: cargo xtask lab [--offline] | test [notebook filter] | setup | notebooks | bench-latency"
+            );
             return ExitCode::from(2);
         }
     };
@@ -66,11 +70,25 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-fn lab() -> Result<(), String> {
+fn lab(options: &[String]) -> Result<(), String> {
     let env = setup::setup()?;
     setup::ensure_lab(&env)?;
-    println!("Opening the course in JupyterLab (offline, on the course's own data); stop with Ctrl-C.");
+    let offline = options.iter().any(|o| o == "--offline") || std::env::var_os("CNN_COURSE_OFFLINE").is_some();
     let mut command = Command::new(env.venv.join("bin/jupyter"));
+    if offline {
+        command.env("CNN_COURSE_OFFLINE", "1");
+    } else {
+        println!("lab: fetching the real datasets once (skip with --offline)");
+        let fetched = run(env
+            .apply(&mut Command::new(env.venv.join("bin/python")))
+            .arg(root().join("xtask/kernel/warmup.py"))
+            .arg(root())
+            .arg("--prefetch"));
+        if let Err(e) = fetched {
+            println!("lab: the datasets could not be fetched ({e}); the notebooks use the course's shipped data");
+        }
+    }
+    println!("Opening the course in JupyterLab; stop with Ctrl-C.");
     command.args(["lab", "--notebook-dir"]).arg(root().join("notebooks"));
     if std::env::var_os("CI").is_some() {
         command.arg("--no-browser");
@@ -81,13 +99,16 @@ fn lab() -> Result<(), String> {
 fn test(filter: &[String]) -> Result<(), String> {
     let env = setup::setup()?;
     // The crate, the data generator and xtask.
+    // Tests stay offline: no loader tries a download.
     run(Command::new(env!("CARGO"))
         .current_dir(root())
+        .env("CNN_COURSE_OFFLINE", "1")
         .args(["test", "--workspace", "--exclude", "notebook-tests"]))?;
     // Every notebook through the real kernel (see tests/notebooks.rs).
     run(env.apply(
         Command::new(env!("CARGO"))
             .current_dir(root())
+            .env("CNN_COURSE_OFFLINE", "1")
             .args(["test", "-p", "notebook-tests", "--test", "notebooks", "--"])
             .args(filter),
     ))

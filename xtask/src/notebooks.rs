@@ -9,6 +9,9 @@
 //! - ` ```rust check ` is a check cell, the same in both;
 //! - ` ```hint ` is a hint the learner can reveal.
 //!
+//! Every exercise must have a hint (before the next exercise), and no blank may contain
+//! its answer: a solution line's expression may not appear in the `exercise!("…")` text.
+//!
 //! `{{CRATE}}` becomes the crate's path relative to the notebook.
 
 use std::path::Path;
@@ -16,11 +19,79 @@ use std::path::Path;
 #[derive(Debug)]
 enum Cell {
     Markdown(String),
+    Hint(String),
     Code {
         learner: String,
         solution: String,
         tags: Vec<&'static str>,
+        line: usize,
     },
+}
+
+/// The text of each `exercise!("…")` blank in `code`, without spaces and `&`.
+fn blanks(code: &str) -> Vec<String> {
+    code.split("exercise!(\"")
+        .skip(1)
+        .map(|rest| normalized(rest.split("\")").next().unwrap_or_default()))
+        .collect()
+}
+
+fn normalized(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && *c != '&').collect()
+}
+
+/// The expression of each line of `solution` that is not in `learner`: the part after
+/// `let … =`, without its `;` and `?`.
+fn answers(learner: &str, solution: &str) -> Vec<String> {
+    solution
+        .lines()
+        .filter(|line| !learner.contains(line.trim()))
+        .map(|line| {
+            let line = line.trim().trim_end_matches(';').trim_end_matches('?');
+            let expression = match line.starts_with("let ") {
+                true => line.split_once('=').map(|(_, e)| e).unwrap_or(line),
+                false => line,
+            };
+            normalized(expression)
+        })
+        .filter(|e| e.len() >= 8)
+        .collect()
+}
+
+/// Every exercise has a hint before the next exercise, and no blank contains its answer.
+fn check_exercises(cells: &[Cell]) -> Result<(), String> {
+    let mut waiting: Option<usize> = None;
+    for cell in cells {
+        match cell {
+            Cell::Hint(_) => waiting = None,
+            Cell::Code {
+                learner,
+                solution,
+                tags,
+                line,
+            } if tags.contains(&"exercise") => {
+                if let Some(previous) = waiting {
+                    return Err(format!("line {previous}: this exercise has no ```hint cell"));
+                }
+                waiting = Some(*line);
+                for blank in blanks(learner) {
+                    if let Some(answer) = answers(learner, solution)
+                        .into_iter()
+                        .find(|a| blank.contains(a.as_str()))
+                    {
+                        return Err(format!(
+                            "line {line}: the exercise!(…) blank contains its answer `{answer}`"
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match waiting {
+        Some(line) => Err(format!("line {line}: this exercise has no ```hint cell")),
+        None => Ok(()),
+    }
 }
 
 fn parse(source: &str) -> Result<Vec<Cell>, String> {
@@ -51,11 +122,13 @@ fn parse(source: &str) -> Result<Vec<Cell>, String> {
                     learner: body.clone(),
                     solution: body,
                     tags: vec![],
+                    line: number + 1,
                 },
                 "rust check" => Cell::Code {
                     learner: body.clone(),
                     solution: body,
                     tags: vec!["check"],
+                    line: number + 1,
                 },
                 "rust exercise" => {
                     let (learner, solution) = body.split_once("// --- solution ---\n").ok_or_else(|| {
@@ -74,9 +147,10 @@ fn parse(source: &str) -> Result<Vec<Cell>, String> {
                         learner: learner.trim_end().to_string(),
                         solution: solution.to_string(),
                         tags: vec!["exercise"],
+                        line: number + 1,
                     }
                 }
-                "hint" => Cell::Markdown(format!("<details><summary>💡 Hint</summary>\n\n{body}\n\n</details>")),
+                "hint" => Cell::Hint(body),
                 other => return Err(format!("line {}: unknown cell kind ```{other}", number + 1)),
             });
         } else if line.trim() == "---" {
@@ -90,6 +164,7 @@ fn parse(source: &str) -> Result<Vec<Cell>, String> {
         }
     }
     flush(&mut prose, &mut cells);
+    check_exercises(&cells)?;
     Ok(cells)
 }
 
@@ -115,16 +190,26 @@ fn source_lines(text: &str) -> String {
     format!("[{}]", lines.join(", "))
 }
 
+fn markdown(id: &str, text: &str) -> String {
+    format!(
+        "  {{\n   \"cell_type\": \"markdown\",\n   \"id\": \"{id}\",\n   \"metadata\": {{}},\n   \"source\": {}\n  }}",
+        source_lines(text)
+    )
+}
+
 fn render(cells: &[Cell], solution: bool, crate_path: &str) -> String {
     let mut out = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
         let id = format!("cell-{i:03}");
         out.push(match cell {
-            Cell::Markdown(text) => format!(
-                "  {{\n   \"cell_type\": \"markdown\",\n   \"id\": \"{id}\",\n   \"metadata\": {{}},\n   \"source\": {}\n  }}",
-                source_lines(text)
-            ),
-            Cell::Code { learner, solution: solved, tags } => {
+            Cell::Markdown(text) => markdown(&id, text),
+            Cell::Hint(text) => markdown(&id, &format!("<details><summary>💡 Hint</summary>\n\n{text}\n\n</details>")),
+            Cell::Code {
+                learner,
+                solution: solved,
+                tags,
+                ..
+            } => {
                 let text = if solution { solved } else { learner }.replace("{{CRATE}}", crate_path);
                 let tags: Vec<String> = tags.iter().map(|t| json_string(t)).collect();
                 format!(
@@ -213,6 +298,24 @@ mod tests {
         assert!(parse("```rust exercise\nlet a = 1;\n```\n")
             .unwrap_err()
             .contains("needs a `// --- solution ---` line"));
+    }
+
+    #[test]
+    fn every_exercise_has_a_hint_and_no_blank_holds_its_answer() {
+        let without_hint = "```rust exercise\nlet a = exercise!(\"one\");\n// --- solution ---\nlet a = 1;\n```\n";
+        assert_eq!(
+            parse(without_hint).unwrap_err(),
+            "line 1: this exercise has no ```hint cell"
+        );
+        let twice = format!("{without_hint}{without_hint}```hint\nh\n```\n");
+        assert_eq!(parse(&twice).unwrap_err(), "line 1: this exercise has no ```hint cell");
+        let given = "```rust exercise\nlet c: f32 = exercise!(\"(test * prediction).sum()\");\n// --- solution ---\nlet c = (&test * &prediction).sum();\n```\n```hint\nh\n```\n";
+        assert_eq!(
+            parse(given).unwrap_err(),
+            "line 1: the exercise!(…) blank contains its answer `(test*prediction).sum()`"
+        );
+        let fine = "```rust exercise\nlet c: f32 = exercise!(\"the number of agreements\");\n// --- solution ---\nlet c = (&test * &prediction).sum();\n```\n```hint\nh\n```\n";
+        assert!(parse(fine).is_ok());
     }
 
     /// The committed notebooks are what `cargo xtask notebooks` makes from the sources.

@@ -179,6 +179,16 @@ pub fn digits() -> Result<Dataset> {
     Ok(data)
 }
 
+/// Fetch every real dataset the course uses (Fashion-MNIST, MNIST, CIFAR-10) into the
+/// cache now, so that no notebook waits for a download later: `cargo xtask lab` calls it
+/// once. Offline, it says so and the course runs on its shipped data.
+pub fn prefetch() -> Result<()> {
+    clothing()?;
+    digits()?;
+    small_colour_images(0, 0)?;
+    Ok(())
+}
+
 /// Colour images of 10 classes, 32 × 32 × 3, for chapter 6: the first `train` / `test`
 /// images of CIFAR-10 (downloaded once when online, 163 MB), else the course's digits in
 /// colour: each shrunk to 20 × 20 and drawn at a random place of the frame, in a random

@@ -16,7 +16,7 @@ pub mod locations;
 pub mod mnist;
 
 pub use cifar::cifar10;
-pub use course::{clothing, digits, generated_clothing, small_colour_images, ClothingStyle};
+pub use course::{clothing, digits, generated_clothing, prefetch, small_colour_images, ClothingStyle};
 pub use mnist::{fashion_mnist, load_mnist_dir, mnist};
 
 use ndarray::{s, Array1, Array4};

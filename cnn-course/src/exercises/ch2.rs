@@ -1,10 +1,12 @@
-//! Chapter 2 — classifying images: splits, one-hot encoding, counting, a dense network.
+//! Chapter 2 — classifying images: splits, one-hot encoding, counting, how a network
+//! learns (a gradient step, softmax, cross-entropy), a dense network.
 
-use super::{same_array, same_model, same_number, verdict, Check};
+use super::quiz::{Question, Quiz};
+use super::{prediction, same_array, same_model, same_number, verdict, Check};
 use crate::arrays::full_shape;
 use crate::labels::one_hot as one_hot_reference;
-use crate::{Evaluation, History, IntoTensor, Sequential};
-use ndarray::{Array2, Array4};
+use crate::{Dense, Evaluation, History, IntoTensor, Sequential, WithInputShape};
+use ndarray::{array, Array1, Array2, Array4};
 
 /// The labels and categories of the one-hot exercise.
 pub const LABELS: [&str; 8] = ["shoe", "dress", "shoe", "t-shirt", "shoe", "t-shirt", "shoe", "dress"];
@@ -14,12 +16,12 @@ pub const CATEGORIES: [&str; 3] = ["t-shirt", "dress", "shoe"];
 pub fn split_sizes(train: usize, validation: usize) -> Check {
     verdict(match (train, validation) {
         (40, 10) => Ok("40 images train, the last 10 validate".into()),
-        (10, 40) => Err("swapped: the validation split is the fraction kept for validation (0.2 of 50 = 10)".into()),
+        (10, 40) => Err("swapped: the validation split is the fraction kept for validation".into()),
         (t, v) if t + v != 50 => Err(format!(
             "{t} + {v} is not 50: every image is either trained on or used for validation"
         )),
         (t, v) => Err(format!(
-            "{t} and {v}: 0.2 × 50 = 10 images validate, the other 40 train"
+            "{t} and {v}: the split is the fraction of the 50 images kept for validation; the rest train"
         )),
     })
 }
@@ -38,27 +40,27 @@ pub fn one_hot(encoded: &Array2<f32>) -> Check {
     })
 }
 
-/// The number of correct predictions: 6 in the course's example.
+/// The number of correct predictions in the course's example.
 pub fn number_correct(count: f32) -> Check {
-    verdict(if count == 2.0 {
-        Err("2 is the number of wrong answers: (test * prediction).sum() counts the rows where both have their 1 in the same place".into())
-    } else {
-        same_number(
-            "correct",
+    verdict(match count {
+        2.0 => Err("2 is the number of wrong answers: a product is 1 where both rows have their 1 in the same column".into()),
+        8.0 => Err("8 is the number of predictions: multiply the arrays element by element first, so that only agreements stay 1".into()),
+        _ => same_number(
+            "the number correct",
             count as f64,
             6.0,
             "Multiply the two one-hot arrays element by element and sum everything.",
-        )
+        ),
     })
 }
 
-/// The proportion of correct predictions: 6 of 8.
+/// The proportion of correct predictions in the course's example.
 pub fn proportion_correct(proportion: f32) -> Check {
     verdict(if (proportion - 2.0).abs() < 1e-6 {
-        Err("6 / 3 divides by the number of categories: divide by the number of predictions (8)".into())
+        Err("you divided by the number of categories (3): divide by the number of predictions".into())
     } else {
         same_number(
-            "proportion",
+            "the proportion",
             proportion as f64,
             0.75,
             "Divide the number correct by the number of predictions.",
@@ -66,15 +68,119 @@ pub fn proportion_correct(proportion: f32) -> Check {
     })
 }
 
+/// `flat` should be `images` with each 28×28 image laid out as 784 values, in order.
+pub fn flattened(images: &Array4<f32>, flat: &Array2<f32>) -> Check {
+    let n = images.shape()[0];
+    let expected = images
+        .to_shape((n, images.len() / n.max(1)))
+        .map(|a| a.to_owned())
+        .unwrap_or_default();
+    verdict(if flat.shape() == [expected.shape()[1], n] {
+        Err(format!(
+            "your array is {}: one row per image, one column per pixel",
+            full_shape(flat.shape())
+        ))
+    } else {
+        same_array("flattened array", flat, &expected, 0.0).map(|()| format!("{n} images of 784 values"))
+    })
+}
+
+/// A prediction of the parameters of Dense(10) on 784 inputs.
+pub fn dense_parameters(predicted: usize) -> Check {
+    let mut layer = Sequential::new();
+    let truth = layer
+        .add(Dense::new(10).input_shape(784))
+        .map(|()| layer.count_params())
+        .unwrap_or(0);
+    prediction(
+        "Dense(10)'s parameters on 784 inputs",
+        predicted,
+        truth,
+        "every unit has a weight for each of the 784 inputs, plus its own bias: 784 × 10 + 10",
+    )
+}
+
 /// Dense(10, relu) → Dense(10, relu) → Dense(3, softmax) on 784 inputs.
 pub fn dense_model(model: &Sequential) -> Check {
     verdict(
         same_model(
             model,
-            &[("Dense", &[10], 7850), ("Dense", &[10], 110), ("Dense", &[3], 33)],
+            &[
+                ("Dense", &[10], 7850, "relu"),
+                ("Dense", &[10], 110, "relu"),
+                ("Dense", &[3], 33, "softmax"),
+            ],
         )
         .map(|()| "784 → 10 → 10 → 3: 7,850 + 110 + 33 = 7,993 parameters".into()),
     )
+}
+
+/// One step of gradient descent on the loss `(w·x − target)²` with x = 3, target = 6,
+/// w = 1 and learning rate 0.01: the gradient dL/dw and the new weight.
+pub fn gradient_step(gradient: f32, new_weight: f32) -> Check {
+    let (x, target, w, rate) = (3.0f32, 6.0f32, 1.0f32, 0.01f32);
+    let right = 2.0 * (w * x - target) * x;
+    let close = |a: f32, b: f32| (a - b).abs() < 1e-4;
+    verdict(if close(gradient, -right) {
+        Err("the gradient has the wrong sign: the prediction w·x is below the target, so raising w lowers the loss — dL/dw is negative".into())
+    } else if close(gradient, 2.0 * (w * x - target)) {
+        Err("chain rule: L depends on w through p = w·x, so dL/dw = dL/dp · dp/dw = 2(p − target) · x".into())
+    } else if !close(gradient, right) {
+        Err(format!(
+            "dL/dw is not {gradient}: with p = w·x, dL/dw = 2(p − target) · x"
+        ))
+    } else if close(new_weight, w + rate * right) {
+        Err("that steps with the gradient, uphill: gradient descent subtracts learning rate × gradient".into())
+    } else if !close(new_weight, w - rate * right) {
+        Err(format!("the new weight is not {new_weight}: w − learning rate × dL/dw"))
+    } else {
+        Ok(format!(
+            "dL/dw = {right}, so w moves from {w} to {new_weight}: towards the target's w = 2"
+        ))
+    })
+}
+
+/// The logits of the softmax exercise.
+pub fn logits() -> Array1<f32> {
+    array![2.0, 1.0, 0.1]
+}
+
+/// `probabilities` should be the softmax of [`logits`].
+pub fn softmax(probabilities: &Array1<f32>) -> Check {
+    let z = logits();
+    let exps = z.mapv(f32::exp);
+    let expected = &exps / exps.sum();
+    let near =
+        |a: &Array1<f32>, b: &Array1<f32>| a.shape() == b.shape() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-3);
+    verdict(if near(probabilities, &(&z / z.sum())) {
+        Err("you divided the logits by their sum: take exp of each first, so every value is positive and larger logits weigh more".into())
+    } else if near(probabilities, &exps) {
+        Err("these are exp(logits): divide each by their sum so that they add up to 1".into())
+    } else {
+        same_array("probabilities", probabilities, &expected, 1e-3)
+            .map(|()| format!("{expected:.3}: positive, summing to 1, in the logits' order"))
+    })
+}
+
+/// Cross-entropy of the prediction [0.7, 0.2, 0.1] when the true class is 0.
+pub fn cross_entropy(loss: f32) -> Check {
+    let right = -(0.7f32.ln());
+    let close = |v: f32| (loss - v).abs() < 1e-3;
+    verdict(if close(-right) {
+        Err("the loss is negative: cross-entropy is −ln(p), and ln of a probability is never above 0".into())
+    } else if close(-(0.7f32.log10())) {
+        Err("that is log base 10: cross-entropy uses the natural logarithm, ln".into())
+    } else if close(-(0.2f32.ln())) || close(-(0.1f32.ln())) {
+        Err("that is the probability of a wrong class: only the true class's probability (class 0) counts".into())
+    } else {
+        same_number(
+            "the loss",
+            loss as f64,
+            right as f64,
+            "Cross-entropy is −ln(probability of the true class).",
+        )
+        .map(|m| format!("{m}: the closer the true class's probability to 1, the closer the loss to 0"))
+    })
 }
 
 /// The model compiled with adam, categorical cross-entropy and accuracy.
@@ -88,32 +194,15 @@ pub fn compiled(model: &Sequential) -> Check {
     )
 }
 
-/// `flat` should be `images` with each 28×28 image laid out as 784 values, in order.
-pub fn flattened(images: &Array4<f32>, flat: &Array2<f32>) -> Check {
-    let n = images.shape()[0];
-    let expected = images
-        .to_shape((n, images.len() / n.max(1)))
-        .map(|a| a.to_owned())
-        .unwrap_or_default();
-    verdict(if flat.shape() == [expected.shape()[1], n] {
-        Err(format!(
-            "your array is {}: one row per image, so ({n}, 784)",
-            full_shape(flat.shape())
-        ))
-    } else {
-        same_array("flattened array", flat, &expected, 0.0).map(|()| format!("{n} images of 784 values"))
-    })
-}
-
 /// A history of `epochs` epochs with validation results.
 pub fn trained(history: &History, epochs: usize) -> Check {
     verdict(if history.loss.len() != epochs {
         Err(format!(
-            "the model trained {} epochs; this exercise asks for {epochs}: .epochs({epochs})",
+            "the model trained {} epochs; this exercise asks for {epochs}",
             history.loss.len()
         ))
     } else if history.val_loss.is_empty() {
-        Err("there is no validation loss: add .validation_split(0.2)".into())
+        Err("there is no validation loss: keep part of the training data for validation".into())
     } else {
         Ok(format!(
             "{epochs} epochs, final val_loss {:.3}",
@@ -130,121 +219,68 @@ pub fn evaluated(model: &Sequential, x_test: &impl IntoTensor, y_test: &impl Int
             if (expected.loss - score.loss).abs() > 1e-4 || (expected.accuracy - score.accuracy).abs() > 1e-9 =>
         {
             Err(format!(
-                "your score ({score}) is not the test set's ({expected}): evaluate on x_test and y_test"
+                "your score ({score}) is not the test set's: evaluate on x_test and y_test"
             ))
         }
         Ok(expected) => Ok(format!("test {expected}")),
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::prelude::{Dense, Flatten, WithInputShape};
-
-    #[test]
-    fn splits_one_hot_and_counting() {
-        assert!(split_sizes(40, 10).passed);
-        assert!(split_sizes(10, 40).message.contains("swapped"));
-        assert!(split_sizes(45, 10).message.contains("is not 50"));
-        let right = one_hot_reference(&LABELS, &CATEGORIES).unwrap();
-        assert!(one_hot(&right).passed);
-        assert!(one_hot(&right.t().to_owned()).message.contains("one row per label"));
-        assert!(one_hot(&Array2::zeros((8, 3))).message.contains("exactly one 1"));
-        let reordered = one_hot_reference(&LABELS, &["shoe", "dress", "t-shirt"]).unwrap();
-        assert!(one_hot(&reordered).message.contains("position in the categories list"));
-        assert!(number_correct(6.0).passed);
-        assert!(number_correct(2.0).message.contains("number of wrong answers"));
-        assert!(number_correct(8.0).message.contains("expected 6"));
-        assert!(proportion_correct(0.75).passed);
-        assert!(proportion_correct(2.0)
-            .message
-            .contains("divide by the number of predictions"));
-        assert!(!proportion_correct(0.25).passed);
-    }
-
-    fn dense(units: usize) -> Sequential {
-        let mut model = Sequential::new();
-        model.add(Dense::new(10).activation("relu").input_shape(784)).unwrap();
-        model.add(Dense::new(units).activation("relu")).unwrap();
-        model.add(Dense::new(3).activation("softmax")).unwrap();
-        model
-    }
-
-    #[test]
-    fn models_compile_and_flatten() {
-        assert!(dense_model(&dense(10)).passed);
-        assert!(dense_model(&dense(5))
-            .message
-            .contains("layer 2 (dense_1) outputs (None, 5); expected (None, 10)"));
-        let mut short = Sequential::new();
-        short.add(Dense::new(10).input_shape(784)).unwrap();
-        assert!(dense_model(&short)
-            .message
-            .contains("your model has 1 layers; expected 3"));
-        let mut model = dense(10);
-        assert!(compiled(&model).message.contains("not compiled"));
-        model.compile("sgd", "categorical_crossentropy", &["accuracy"]).unwrap();
-        assert!(compiled(&model).message.contains("the optimizer is sgd"));
-        model
-            .compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
-            .unwrap();
-        assert!(compiled(&model).message.contains("categorical_crossentropy"));
-        model
-            .compile("adam", "categorical_crossentropy", &["accuracy"])
-            .unwrap();
-        assert!(compiled(&model).passed);
-
-        let images = Array4::from_shape_fn((3, 28, 28, 1), |(n, r, c, _)| (n * 784 + r * 28 + c) as f32);
-        let flat = images.to_shape((3, 784)).unwrap().to_owned();
-        assert!(flattened(&images, &flat).passed);
-        assert!(flattened(&images, &flat.t().to_owned())
-            .message
-            .contains("one row per image"));
-        let mut shuffled = flat.clone();
-        shuffled.swap([0, 0], [0, 1]);
-        assert!(flattened(&images, &shuffled).message.contains("flattened array[0, 0]"));
-    }
-
-    #[test]
-    fn training_and_evaluation() {
-        let history = History {
-            epoch: vec![1, 2, 3],
-            loss: vec![1.0; 3],
-            accuracy: vec![0.5; 3],
-            val_loss: vec![1.1; 3],
-            val_accuracy: vec![0.4; 3],
-            stopped_early: None,
-        };
-        assert!(trained(&history, 3).passed);
-        assert!(trained(&history, 5).message.contains(".epochs(5)"));
-        let no_val = History {
-            val_loss: vec![],
-            val_accuracy: vec![],
-            ..history.clone()
-        };
-        assert!(trained(&no_val, 3).message.contains("validation_split"));
-
-        let mut model = Sequential::new();
-        model.add(Flatten::new().input_shape((28, 28, 1))).unwrap();
-        model.add(Dense::new(3).activation("softmax")).unwrap();
-        model
-            .compile("adam", "categorical_crossentropy", &["accuracy"])
-            .unwrap();
-        let x = Array4::from_shape_fn((6, 28, 28, 1), |(n, r, _, _)| ((n + r) % 5) as f32 / 5.0);
-        let y = crate::labels::to_categorical([0u8, 1, 2, 0, 1, 2], 3).unwrap();
-        let score = model.evaluate(&x, &y).unwrap();
-        assert!(evaluated(&model, &x, &y, &score).passed);
-        let wrong = Evaluation {
-            loss: score.loss + 1.0,
-            ..score
-        };
-        assert!(evaluated(&model, &x, &y, &wrong)
-            .message
-            .contains("evaluate on x_test and y_test"));
-        let y_bad = Array2::<f32>::zeros((6, 10));
-        assert!(evaluated(&model, &x, &y_bad, &score)
-            .message
-            .contains("evaluating the model on the test set failed"));
-    }
-}
+/// Chapter 2's questionnaire.
+pub const QUIZ: Quiz = Quiz(&[
+    Question {
+        ask: "Why is the test set used only once, at the very end?",
+        options: &[
+            ("Evaluating takes long.", "evaluating is quick; time is not the reason"),
+            (
+                "A score on images that influenced no choice is an honest estimate for new images.",
+                "every choice made by looking at a score fits that score a little; the test set must stay out of all of them",
+            ),
+            ("The network cannot read it before.", "it could; we choose not to let it influence anything"),
+        ],
+        answer: 'B',
+    },
+    Question {
+        ask: "40 training images, batch size 10. How many weight updates does one epoch make?",
+        options: &[
+            ("1", "an epoch makes one update per batch, not one in all"),
+            ("4", "40 images in batches of 10: 4 batches, one update each"),
+            ("40", "one update per image would be batch size 1"),
+            ("400", "the batch size divides the number of images; it does not multiply it"),
+        ],
+        answer: 'B',
+    },
+    Question {
+        ask: "What does softmax do to the last layer's outputs?",
+        options: &[
+            (
+                "It turns them into probabilities that sum to 1.",
+                "exp makes every value positive, dividing by the sum makes them add up to 1",
+            ),
+            ("It keeps only the largest.", "that is argmax; softmax keeps every class, each with a probability"),
+            ("It sets negative values to 0.", "that is relu, used between layers"),
+        ],
+        answer: 'A',
+    },
+    Question {
+        ask: "The gradient of the loss with respect to a weight is positive. Gradient descent…",
+        options: &[
+            ("increases the weight.", "a positive gradient means the loss grows as the weight grows"),
+            ("decreases the weight.", "it steps against the gradient: downhill"),
+            ("leaves it as it is.", "only a zero gradient leaves a weight where it is"),
+        ],
+        answer: 'B',
+    },
+    Question {
+        ask: "For an image of class 0, the network predicts [0.1, 0.8, 0.1]. Its cross-entropy loss is…",
+        options: &[
+            (
+                "−ln 0.1 ≈ 2.3: high.",
+                "only the probability given to the true class counts, and 0.1 is little",
+            ),
+            ("−ln 0.8 ≈ 0.22: low.", "0.8 is the probability of class 1, not of the true class"),
+            ("0: the network is confident.", "confidence in a wrong class costs the most"),
+        ],
+        answer: 'A',
+    },
+]);

@@ -1,8 +1,9 @@
-//! Chapter 6 — beyond: MLP vs CNN on CIFAR-10, augmentation, optimizers compared, feature
-//! maps, transfer learning.
+//! Chapter 6 — beyond: MLP vs CNN on colour images, augmentation, optimizers compared,
+//! feature maps, transfer learning.
 
-use super::{same_array, same_model, verdict, Check};
-use crate::Sequential;
+use super::quiz::{Question, Quiz};
+use super::{prediction, same_array, same_model, verdict, Check};
+use crate::{History, IntoTensor, Sequential};
 use ndarray::{s, Array3, ArrayD};
 
 /// Flatten → Dense(200, relu) → Dense(10, softmax) on 32×32×3.
@@ -11,9 +12,9 @@ pub fn mlp_model(model: &Sequential) -> Check {
         same_model(
             model,
             &[
-                ("Flatten", &[3072], 0),
-                ("Dense", &[200], 614_600),
-                ("Dense", &[10], 2010),
+                ("Flatten", &[3072], 0, ""),
+                ("Dense", &[200], 614_600, "relu"),
+                ("Dense", &[10], 2010, "softmax"),
             ],
         )
         .map(|()| "an MLP: 616,610 parameters, most of them in the first Dense layer".into()),
@@ -26,18 +27,32 @@ pub fn cnn_model(model: &Sequential) -> Check {
         same_model(
             model,
             &[
-                ("Conv2D", &[32, 32, 16], 208),
-                ("MaxPool2D", &[16, 16, 16], 0),
-                ("Conv2D", &[16, 16, 32], 2080),
-                ("MaxPool2D", &[8, 8, 32], 0),
-                ("Conv2D", &[8, 8, 64], 8256),
-                ("MaxPool2D", &[4, 4, 64], 0),
-                ("Flatten", &[1024], 0),
-                ("Dense", &[500], 512_500),
-                ("Dense", &[10], 5010),
+                ("Conv2D", &[32, 32, 16], 208, "relu"),
+                ("MaxPool2D", &[16, 16, 16], 0, ""),
+                ("Conv2D", &[16, 16, 32], 2080, "relu"),
+                ("MaxPool2D", &[8, 8, 32], 0, ""),
+                ("Conv2D", &[8, 8, 64], 8256, "relu"),
+                ("MaxPool2D", &[4, 4, 64], 0, ""),
+                ("Flatten", &[1024], 0, ""),
+                ("Dense", &[500], 512_500, "relu"),
+                ("Dense", &[10], 5010, "softmax"),
             ],
         )
         .map(|()| "528,054 parameters".into()),
+    )
+}
+
+/// A prediction of whether the CNN reaches a higher validation accuracy than the MLP.
+pub fn cnn_beats_mlp(predicted: bool, mlp: &History, cnn: &History) -> Check {
+    let best = |h: &History| h.best("val_accuracy").map(|b| b.1).unwrap_or(0.0);
+    let (m, c) = (best(mlp), best(cnn));
+    prediction(
+        "\"the CNN beats the MLP\"",
+        predicted,
+        c > m,
+        &format!(
+            "best validation accuracy: CNN {c:.3}, MLP {m:.3}. The CNN's kernels find a pattern wherever it is; the MLP must learn it again at every position"
+        ),
     )
 }
 
@@ -73,6 +88,27 @@ pub fn shift_right(image: &Array3<f32>, shifted: &Array3<f32>, by: usize) -> Che
     } else {
         same_array("shifted image", shifted, &expected, 0.0)
             .map(|()| format!("moved {by} pixels right, zeros on the left"))
+    })
+}
+
+/// `model` (trained on randomly shifted images) should beat `plain_accuracy`, the same
+/// network trained on the original images, on the shifted test images.
+pub fn augmented_model(
+    model: &Sequential,
+    x_shifted: &impl IntoTensor,
+    y_shifted: &impl IntoTensor,
+    plain_accuracy: f64,
+) -> Check {
+    verdict(match model.evaluate(x_shifted, y_shifted) {
+        Err(e) => Err(format!("the augmented model cannot be evaluated on the shifted images: {e}")),
+        Ok(score) if score.accuracy < plain_accuracy + 0.05 => Err(format!(
+            "on shifted images the augmented model scores {:.3}, the plain one {plain_accuracy:.3}: train each epoch on new random shifts of the training images, up to the test images' shift",
+            score.accuracy
+        )),
+        Ok(score) => Ok(format!(
+            "on shifted images: {:.3} with augmentation, {plain_accuracy:.3} without",
+            score.accuracy
+        )),
     })
 }
 
@@ -157,69 +193,99 @@ pub fn transfer_model(model: &Sequential, classes: usize) -> Check {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::prelude::*;
-
-    #[test]
-    fn architectures() {
-        let mut mlp = Sequential::new();
-        mlp.add(Flatten::new().input_shape((32, 32, 3))).unwrap();
-        mlp.add(Dense::new(200).activation("relu")).unwrap();
-        mlp.add(Dense::new(10).activation("softmax")).unwrap();
-        assert!(mlp_model(&mlp).passed);
-        assert!(cnn_model(&mlp).message.contains("is a Flatten; expected a Conv2D"));
-        let mut small = Sequential::new();
-        small.add(Flatten::new().input_shape((28, 28, 1))).unwrap();
-        assert!(mlp_model(&small)
-            .message
-            .contains("outputs (None, 784); expected (None, 3072)"));
-    }
-
-    #[test]
-    fn augmentation() {
-        let image = Array3::from_shape_fn((4, 5, 3), |(r, c, ch)| (r * 15 + c * 3 + ch) as f32);
-        let flipped = image.slice(s![.., ..;-1, ..]).to_owned();
-        assert!(horizontal_flip(&image, &flipped).passed);
-        assert!(horizontal_flip(&image, &image.slice(s![..;-1, .., ..]).to_owned())
-            .message
-            .contains("top and bottom"));
-        assert!(!horizontal_flip(&image, &image).passed);
-        let mut right = Array3::zeros(image.raw_dim());
-        right.slice_mut(s![.., 2.., ..]).assign(&image.slice(s![.., ..3, ..]));
-        assert!(shift_right(&image, &right, 2).passed);
-        let mut left = Array3::zeros(image.raw_dim());
-        left.slice_mut(s![.., ..3, ..]).assign(&image.slice(s![.., 2.., ..]));
-        assert!(shift_right(&image, &left, 2).message.contains("to the left"));
-        assert!(!shift_right(&image, &image, 2).passed);
-    }
-
-    #[test]
-    fn optimizers_maps_and_transfer() {
-        let names = ["sgd", "rmsprop", "adam", "adamax", "nadam", "adagrad", "adadelta"];
-        let results: Vec<(String, f64)> = names.iter().map(|n| (n.to_string(), 0.5)).collect();
-        assert!(optimizer_comparison(&results).passed);
-        assert!(optimizer_comparison(&results[..6]).message.contains("adadelta"));
-        let mut bad = results.clone();
-        bad[0].1 = 12.0;
-        assert!(optimizer_comparison(&bad).message.contains("not an accuracy"));
-
-        let mut model = Sequential::new();
-        model.add(Conv2D::new(4, 3).input_shape((8, 8, 1))).unwrap();
-        model.add(Flatten::new()).unwrap();
-        model.add(Dense::new(3)).unwrap();
-        let x = ndarray::Array4::<f32>::zeros((2, 8, 8, 1));
-        let outputs = model.layer_outputs(&x).unwrap();
-        assert!(feature_map_shape(&model, 2, &outputs[0]).passed);
-        assert!(feature_map_shape(&model, 2, &outputs[1])
-            .message
-            .contains("take outputs[0]"));
-        assert!(transfer_model(&model, 3).message.contains("can still train"));
-        model.set_trainable("conv2d", false).unwrap();
-        assert!(transfer_model(&model, 3).passed);
-        assert!(transfer_model(&model, 5).message.contains("Dense::new(5)"));
-        model.set_trainable("dense", false).unwrap();
-        assert!(transfer_model(&model, 3).message.contains("head is frozen"));
-    }
-}
+/// Chapter 6's questionnaire.
+pub const QUIZ: Quiz = Quiz(&[
+    Question {
+        ask: "Why does a CNN usually beat an MLP on images, with fewer parameters?",
+        options: &[
+            (
+                "Its kernels are shared by every position: a pattern learned in one place is found everywhere.",
+                "the MLP must learn the same pattern again for every place it can appear",
+            ),
+            (
+                "It has more parameters.",
+                "here it has fewer: 528,054 against the MLP's 616,610",
+            ),
+            ("It trains for more epochs.", "both trained for the same epochs"),
+        ],
+        answer: 'A',
+    },
+    Question {
+        ask: "Which augmentation suits handwritten digits?",
+        options: &[
+            (
+                "Flipping left to right.",
+                "a mirrored 3 is not a 3: augment only in ways that keep the class",
+            ),
+            (
+                "Small random shifts.",
+                "a digit moved by a few pixels is the same digit",
+            ),
+            ("Rotating by 180°.", "a 6 would become a 9"),
+        ],
+        answer: 'B',
+    },
+    Question {
+        ask: "Training with augmentation, each epoch sees…",
+        options: &[
+            (
+                "the same number of images, each a new random variation.",
+                "the variety comes from epoch to epoch, not from a larger epoch",
+            ),
+            (
+                "the original images plus their variations.",
+                "that doubles the epoch; Keras' augmentation keeps its size",
+            ),
+            (
+                "only the variations that fooled the network.",
+                "the variations are random",
+            ),
+        ],
+        answer: 'A',
+    },
+    Question {
+        ask: "A small new dataset, different from what the base network learned. The rule of thumb:",
+        options: &[
+            (
+                "reuse the first layers, which see edges and textures, and train the rest.",
+                "early features are general; later ones belong to the old task",
+            ),
+            (
+                "fine-tune every layer.",
+                "with few images, training every weight overfits",
+            ),
+            ("train from scratch.", "a few images are too few to learn good kernels"),
+        ],
+        answer: 'A',
+    },
+    Question {
+        ask: "Freezing a layer means…",
+        options: &[
+            (
+                "its weights stay as they are while the rest trains.",
+                "the optimizer skips its weights",
+            ),
+            ("it is removed from the model.", "it still computes its outputs"),
+            ("its outputs are set to 0.", "it still computes its outputs"),
+        ],
+        answer: 'A',
+    },
+    Question {
+        ask: "On which set do you compare optimizers?",
+        options: &[
+            (
+                "The test set.",
+                "a choice made on the test set makes its score an optimistic guess",
+            ),
+            (
+                "A validation set.",
+                "choices are made on validation data; the test set stays for the end",
+            ),
+            (
+                "The training set.",
+                "the training loss rewards memorizing, not doing well on new images",
+            ),
+        ],
+        answer: 'B',
+    },
+]);

@@ -50,6 +50,11 @@ impl ModelLayer {
         self.trainable
     }
 
+    /// The activation applied to the layer's output (`linear` for none).
+    pub fn activation(&self) -> crate::Activation {
+        self.layer.activation()
+    }
+
     /// Settings such as a dropout rate, as (name, value) pairs.
     pub fn config(&self) -> Vec<(&'static str, String)> {
         self.layer.config()

@@ -33,8 +33,18 @@ impl History {
 
     /// The best epoch of a series (`loss` and `val_loss`: the lowest; accuracies: the
     /// highest), counted from 1, with its value.
-    pub fn best(&self, name: &str) -> Option<(usize, f64)> {
-        let values = self.get(name)?;
+    ///
+    /// ```
+    /// let history = cnn_course::History { val_loss: vec![0.9, 0.5, 0.7], ..Default::default() };
+    /// assert_eq!(history.best("val_loss").unwrap(), (2, 0.5));
+    /// ```
+    pub fn best(&self, name: &str) -> crate::Result<(usize, f64)> {
+        let Some(values) = self.get(name) else {
+            crate::bail!(
+                Usage,
+                "History::best: there is no series {name:?}; hint: use loss, accuracy, val_loss or val_accuracy"
+            );
+        };
         let higher_is_better = name.contains("acc");
         let better = |a: &f64, b: &f64| if higher_is_better { a > b } else { a < b };
         let mut best: Option<(usize, f64)> = None;
@@ -43,7 +53,10 @@ impl History {
                 best = Some((i + 1, *v));
             }
         }
-        best
+        match best {
+            Some(best) => Ok(best),
+            None => crate::bail!(Usage, "History::best: {name} is empty; hint: validation values need validation data in fit (validation_split or validation_data)"),
+        }
     }
 
     /// A series by its Keras name (`loss`, `accuracy`, `val_loss`, `val_accuracy`).
