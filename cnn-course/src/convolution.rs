@@ -110,6 +110,28 @@ where
     Ok(sum)
 }
 
+/// How alike two kernels of the same shape are: the cosine of the angle between them as
+/// vectors, from −1 (one is the other negated) through 0 (unrelated) to 1 (the same
+/// pattern, at any scale). 0 when either is all zeros or the shapes differ.
+pub fn kernel_similarity(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
+    let norm = |k: &Array2<f32>| k.iter().map(|v| v * v).sum::<f32>().sqrt();
+    match a.shape() == b.shape() && norm(a) > 0.0 && norm(b) > 0.0 {
+        true => (a * b).sum() / (norm(a) * norm(b)),
+        false => 0.0,
+    }
+}
+
+/// The candidate most like `kernel` (by [`kernel_similarity`]), with its similarity.
+pub fn most_similar<'a>(kernel: &Array2<f32>, candidates: &'a [(&'a str, Array2<f32>)]) -> (&'a str, f32) {
+    candidates
+        .iter()
+        .map(|(name, k)| (*name, kernel_similarity(kernel, k)))
+        .fold(
+            ("none", f32::NEG_INFINITY),
+            |best, c| if c.1 > best.1 { c } else { best },
+        )
+}
+
 /// Max pooling of a greyscale image with square windows of `size`, stride `size`: the
 /// largest value of each window. Rows and columns that do not fill a window are dropped.
 pub fn max_pool2d<S: Data<Elem = f32>>(image: &ArrayBase<S, Ix2>, size: usize) -> Result<Array2<f32>> {

@@ -90,6 +90,10 @@ pub enum Error {
     /// An error inside candle that the crate's own checks did not anticipate.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
+    /// An ndarray reshape that does not fit (`to_shape`, `into_shape_with_order`), so that
+    /// `?` works on it in functions returning this crate's `Result`.
+    #[error("reshape: {0}; hint: the new shape must hold exactly as many values as the array")]
+    Reshape(#[from] ndarray::ShapeError),
 }
 
 /// The kinds of [`Error`] that carry a [`Problem`], for [`bail!`](crate::bail).

@@ -109,6 +109,25 @@ pub fn example_digit() -> Result<Array2<f32>> {
     Ok(to_grey_array(&decode(MY_DIGIT, Path::new("my_digit.png"))?.to_luma8()))
 }
 
+/// A greyscale picture resized to `rows × cols`, smoothly (each new pixel blends the old
+/// ones it covers), as a photo viewer makes a thumbnail.
+pub fn resize(picture: &Array2<f32>, rows: usize, cols: usize) -> Result<Array2<f32>> {
+    let (h, w) = picture.dim();
+    let size = |n: usize| u32::try_from(n).ok().filter(|&n| n > 0);
+    let (Some(w), Some(h), Some(to_w), Some(to_h)) = (size(w), size(h), size(cols), size(rows)) else {
+        bail!(
+            Shape,
+            "resize: from {h}×{w} to {rows}×{cols}; hint: both sizes need at least one pixel"
+        );
+    };
+    let pixels: Vec<f32> = picture.iter().copied().collect();
+    let Some(buffer) = image::ImageBuffer::<image::Luma<f32>, Vec<f32>>::from_raw(w, h, pixels) else {
+        bail!(Internal, "resize: a {h}×{w} picture did not fill its buffer");
+    };
+    let small = image::imageops::resize(&buffer, to_w, to_h, image::imageops::FilterType::Triangle);
+    Ok(Array2::from_shape_vec((rows, cols), small.into_raw())?)
+}
+
 /// A greyscale picture of one digit, of any size, made to look like MNIST's digits: white
 /// ink on black, the ink scaled to fit 20 × 20 and centred by its centre of mass in 28 × 28.
 /// Returns a batch of one, `(1, 28, 28, 1)`, ready for `model.predict`.

@@ -42,6 +42,7 @@ pub mod figures;
 pub mod files;
 pub mod images;
 pub mod initializers;
+pub mod inspect;
 pub mod labels;
 pub mod layers;
 pub mod losses;
@@ -88,6 +89,17 @@ macro_rules! exercise {
     };
 }
 
+/// The last line of every notebook's first cell: says where models will train.
+///
+/// It also settles a quirk of the evcxr kernel: the first cell of a session that uses `?`
+/// is compiled twice, and a figure that cell ends with is printed as text instead of drawn.
+/// Running `ready()?` first spends that on a line of text.
+pub fn ready() -> Result<()> {
+    let device = Sequential::new().device_description();
+    println!("cnn-course {}: models train on the {device}", env!("CARGO_PKG_VERSION"));
+    Ok(())
+}
+
 /// The crates a notebook uses alongside this one, so `:dep cnn-course` is enough.
 pub use candle_core as candle;
 pub use candle_nn;
@@ -98,14 +110,17 @@ pub use plotters;
 /// Everything a notebook needs: `use cnn_course::prelude::*;`.
 pub mod prelude {
     pub use crate::augment;
-    pub use crate::convolution::{convolve1d, convolve2d, convolve_channels, max_pool2d};
+    pub use crate::convolution::{
+        convolve1d, convolve2d, convolve_channels, kernel_similarity, max_pool2d, most_similar,
+    };
     pub use crate::datasets::{clothing, digits, small_colour_images, Dataset};
     pub use crate::exercise;
     pub use crate::figures::{
         compare_histories, confusion_matrix, feature_maps, image_grid, imshow, kernels, plot_history, plot_steps,
         predictions, probabilities, row, samples, Colormap, Figure,
     };
-    pub use crate::images::{load_digit, load_grey, load_image, load_rgba, save_image};
+    pub use crate::images::{load_digit, load_grey, load_image, load_rgba, prepare_digit, resize, save_image};
+    pub use crate::inspect::describe_feature_maps;
     pub use crate::labels::{argmax_rows, count_correct, one_hot, to_categorical};
     pub use crate::layers::WithInputShape;
     pub use crate::{

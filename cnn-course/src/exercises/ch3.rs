@@ -70,6 +70,23 @@ pub fn convolution_2d(image: &Array2<f32>, result: &Array2<f32>) -> Check {
     })
 }
 
+/// The four kernels chapter 3 designs, by name: vertical line, horizontal line, light spot,
+/// dark spot.
+pub fn designed_kernels() -> Vec<(&'static str, Array2<f32>)> {
+    let vertical = array![[-1f32, 1., -1.], [-1., 1., -1.], [-1., 1., -1.]];
+    let light = array![[-1f32, -1., -1.], [-1., 1., -1.], [-1., -1., -1.]];
+    vec![
+        ("vertical line", vertical.clone()),
+        ("horizontal line", vertical.t().to_owned()),
+        ("light spot", light.clone()),
+        ("dark spot", -light),
+    ]
+}
+
+fn designed(index: usize) -> Array2<f32> {
+    designed_kernels().swap_remove(index).1
+}
+
 fn kernel_check(name: &str, kernel: &Array2<f32>, expected: Array2<f32>, confusion: (Array2<f32>, &str)) -> Check {
     verdict(match *kernel == confusion.0 {
         true => Err(confusion.1.to_string()),
@@ -81,32 +98,26 @@ fn kernel_check(name: &str, kernel: &Array2<f32>, expected: Array2<f32>, confusi
 
 /// A kernel that finds vertical lines: `[[-1, 1, -1]]` in each of 3 rows.
 pub fn vertical_line_kernel(kernel: &Array2<f32>) -> Check {
-    let expected = array![[-1f32, 1., -1.], [-1., 1., -1.], [-1., 1., -1.]];
-    let horizontal = expected.t().to_owned();
     let why = "that kernel finds horizontal lines: a vertical line's 1s form a column";
-    kernel_check("vertical line kernel", kernel, expected, (horizontal, why))
+    kernel_check("vertical line kernel", kernel, designed(0), (designed(1), why))
 }
 
 /// A kernel that finds horizontal lines.
 pub fn horizontal_line_kernel(kernel: &Array2<f32>) -> Check {
-    let expected = array![[-1f32, -1., -1.], [1., 1., 1.], [-1., -1., -1.]];
-    let vertical = expected.t().to_owned();
     let why = "that kernel finds vertical lines: a horizontal line's 1s form a row";
-    kernel_check("horizontal line kernel", kernel, expected, (vertical, why))
+    kernel_check("horizontal line kernel", kernel, designed(1), (designed(0), why))
 }
 
 /// A kernel that finds a light spot on a dark background.
 pub fn light_spot_kernel(kernel: &Array2<f32>) -> Check {
-    let expected = array![[-1f32, -1., -1.], [-1., 1., -1.], [-1., -1., -1.]];
     let why = "that kernel finds a dark spot: the centre should be +1 (light), the surroundings −1";
-    kernel_check("light spot kernel", kernel, expected.clone(), (-expected, why))
+    kernel_check("light spot kernel", kernel, designed(2), (designed(3), why))
 }
 
 /// A kernel that finds a dark spot on a light background.
 pub fn dark_spot_kernel(kernel: &Array2<f32>) -> Check {
-    let expected = array![[1f32, 1., 1.], [1., -1., 1.], [1., 1., 1.]];
     let why = "that kernel finds a light spot: the centre should be −1 (dark), the surroundings +1";
-    kernel_check("dark spot kernel", kernel, expected.clone(), (-expected, why))
+    kernel_check("dark spot kernel", kernel, designed(3), (designed(2), why))
 }
 
 /// The left-edge kernel of the dress example: `[[-1, 1], [-1, 1]]`.

@@ -59,7 +59,7 @@ pub fn checkpoint_file(path: impl AsRef<Path>, model: &Sequential, history: &His
     } else {
         match history.best("val_loss") {
             Ok((best, value)) => Ok(format!(
-                "{} holds epoch {best}'s weights (val_loss {value:.3}) — not the last epoch's, {}",
+                "{} holds epoch {best}'s weights (val_loss {value:.3}), not those of the last epoch, {}",
                 path.display(),
                 history.val_loss.len()
             )),

@@ -106,9 +106,14 @@ where
 /// A number the learner computed. When it is wrong, the message gives the learner's value
 /// and the rule (`hint`), not the answer.
 pub(crate) fn same_number(what: &str, yours: f64, expected: f64, hint: &str) -> Result<String, String> {
+    let shown = format!("{yours:.4}");
+    let shown = match shown.contains('.') {
+        true => shown.trim_end_matches('0').trim_end_matches('.'),
+        false => &shown,
+    };
     match (yours - expected).abs() <= 1e-3 * expected.abs().max(1e-3) {
-        true => Ok(format!("{what} = {yours}")),
-        false => Err(format!("{what} is not {yours}. {hint}")),
+        true => Ok(format!("{what} = {shown}")),
+        false => Err(format!("{what} is not {shown}. {hint}")),
     }
 }
 

@@ -61,6 +61,7 @@ impl ChartSpec {
     }
 
     pub fn render_svg(&self, title: Option<&str>) -> Result<String> {
+        super::ensure_font();
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, self.size()).into_drawing_area();
@@ -71,6 +72,7 @@ impl ChartSpec {
     }
 
     pub fn render_bitmap(&self, title: Option<&str>) -> Result<RgbImage> {
+        super::ensure_font();
         let (w, h) = self.size();
         let mut buffer = vec![255u8; (w * h * 3) as usize];
         {
@@ -327,6 +329,13 @@ fn check_history(history: &History, what: &str) -> Result<()> {
 /// Learning curves of one training run: loss and validation loss per epoch, and accuracy
 /// and validation accuracy beside them. Training falling while validation rises is
 /// overfitting.
+///
+/// ```
+/// // A chart is the first figure of this process: it brings the built-in font itself.
+/// let history = cnn_course::History { epoch: vec![1, 2], loss: vec![0.9, 0.5], accuracy: vec![0.6, 0.8], ..Default::default() };
+/// let html = cnn_course::figures::plot_history(&history).unwrap().to_html().unwrap();
+/// assert!(html.contains("<svg") && html.contains("loss"));
+/// ```
 pub fn plot_history(history: &History) -> Result<Figure> {
     check_history(history, "plot_history")?;
     let panel = |title: &str, train: &[f64], val: &[f64], name: &str| Panel {

@@ -199,8 +199,8 @@ pub fn row(figures: Vec<Figure>) -> FigureRow {
 fn show_html(html: Result<String>) {
     match html {
         Ok(html) => println!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT"),
-        // A display hook cannot return an error: say what went wrong where the figure would be.
-        Err(e) => println!("EVCXR_BEGIN_CONTENT text/plain\nfigure: {e}\nEVCXR_END_CONTENT"),
+        // A display hook cannot return an error: say what went wrong, in red.
+        Err(e) => eprintln!("figure: {e}"),
     }
 }
 
