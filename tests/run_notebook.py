@@ -62,6 +62,15 @@ def verdict(ok, reason=""):
 
 code_cells = [c for c in notebook.cells if c.cell_type == "code"]
 
+# Every cell's text output, for the checks of tests/notebooks.rs.
+with open(os.path.splitext(executed_path)[0] + ".txt", "w") as dump:
+    for index, cell in enumerate(code_cells):
+        dump.write(f"--- cell {index} ---\n")
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") if output.get("output_type") == "stream" else output.get("data", {}).get("text/plain", "")
+            dump.write("".join(text) if isinstance(text, list) else text)
+        dump.write("\n")
+
 
 def executed(cell):
     return cell.get("execution_count") is not None
