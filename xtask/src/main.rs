@@ -104,6 +104,10 @@ fn test(filter: &[String]) -> Result<(), String> {
         .current_dir(root())
         .env("CNN_COURSE_OFFLINE", "1")
         .args(["test", "--workspace", "--exclude", "notebook-tests"]))?;
+    // How the notebooks' printed text is judged.
+    run(Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["test", "-p", "notebook-tests", "--lib"]))?;
     // Every notebook through the real kernel (see tests/notebooks.rs).
     run(env.apply(
         Command::new(env!("CARGO"))
