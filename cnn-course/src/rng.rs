@@ -14,7 +14,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+/// Whether [`set_seed`] has been called — in a notebook, in this cell (each cell has its
+/// own copy of the crate).
+static SEED_SET: AtomicBool = AtomicBool::new(false);
 
 fn global() -> MutexGuard<'static, StdRng> {
     static GENERATOR: OnceLock<Mutex<StdRng>> = OnceLock::new();
@@ -50,14 +55,28 @@ fn with_generator<T>(draw: impl FnOnce(&mut StdRng) -> T) -> T {
 /// ```
 /// cnn_course::set_seed(42);
 /// ```
+///
+/// A model built without a seed and trained after `set_seed` (in the cell of its `fit`)
+/// shuffles and drops out by that seed from then on; its initial weights stay unseeded,
+/// and `fit` says so.
 pub fn set_seed(seed: u64) {
     *global() = StdRng::seed_from_u64(seed);
+    SEED_SET.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`set_seed`] has been called (in this copy of the crate).
+pub(crate) fn seed_was_set() -> bool {
+    SEED_SET.load(Ordering::SeqCst)
+}
+
+/// A new generator seeded from the current one.
+pub(crate) fn fresh() -> StdRng {
+    StdRng::seed_from_u64(with_generator(|r| r.random()))
 }
 
 /// A new generator seeded from the current one (a model's own generator).
 pub(crate) fn fork() -> Arc<Mutex<StdRng>> {
-    let seed: u64 = with_generator(|r| r.random());
-    Arc::new(Mutex::new(StdRng::seed_from_u64(seed)))
+    Arc::new(Mutex::new(fresh()))
 }
 
 /// While alive, makes a model's generator the source of every random draw.

@@ -34,11 +34,15 @@ pub struct Sequential {
     pub(crate) compiled: Option<Compiled>,
     /// The model's own random generator, seeded from the crate's when the first layer is
     /// added (so `set_seed` may come before or after `Sequential::new()`): initial
-    /// weights, shuffling and dropout masks come from it (see [`crate::rng`]).
-    generator: Arc<Mutex<Option<Arc<Mutex<StdRng>>>>>,
+    /// weights, shuffling and dropout masks come from it (see [`crate::rng`]). The flag
+    /// says whether a seed had been set when it was made.
+    generator: Arc<Mutex<Option<ModelGenerator>>>,
     /// Set while `fit` runs on this model or a clone of it.
     pub(crate) training: Arc<AtomicBool>,
 }
+
+/// A model's random generator, and whether a seed had been set when it was made.
+type ModelGenerator = (Arc<Mutex<StdRng>>, bool);
 
 /// While alive, marks a model as training; see [`Sequential::start_training`].
 pub(crate) struct Training(Arc<AtomicBool>);
@@ -77,7 +81,25 @@ impl Sequential {
     /// The model's random generator, seeded from the crate's on first use.
     pub(crate) fn generator(&self) -> Arc<Mutex<StdRng>> {
         let mut slot = self.generator.lock().unwrap_or_else(|p| p.into_inner());
-        slot.get_or_insert_with(crate::rng::fork).clone()
+        slot.get_or_insert_with(|| (crate::rng::fork(), crate::rng::seed_was_set()))
+            .0
+            .clone()
+    }
+
+    /// If this model drew its generator without a seed and [`crate::set_seed`] has been
+    /// called since (in a notebook: in this cell), reseed its generator from that seed, so
+    /// that shuffling and dropout follow it, and answer true (its initial weights stay as
+    /// they were drawn).
+    pub(crate) fn follow_a_later_seed(&self) -> bool {
+        let mut slot = self.generator.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_mut() {
+            Some((generator, seeded)) if !*seeded && crate::rng::seed_was_set() => {
+                *generator.lock().unwrap_or_else(|p| p.into_inner()) = crate::rng::fresh();
+                *seeded = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Mark the model (and its clones) as training until the guard is dropped; an error

@@ -299,6 +299,11 @@ impl Sequential {
             None => None,
         };
         // Shuffling and dropout masks come from the model's own seeded generator.
+        if self.follow_a_later_seed() {
+            println!(
+                "note: set_seed came after this model drew its initial weights: shuffling and dropout follow the seed from now on, but for repeatable weights call set_seed before adding the model's first layer"
+            );
+        }
         let generator = self.generator();
         let _active = rng::activate(&generator);
         let steps = n.div_ceil(run.batch_size);
