@@ -59,3 +59,35 @@ fn set_seed_may_come_after_sequential_new() -> Result<()> {
     assert_eq!(weights(true)?, weights(false)?);
     Ok(())
 }
+
+/// Losses of a model large enough for its batches to be split over threads (above the
+/// engine's 2 M multiply-add threshold), trained on `threads` threads.
+fn losses_on(threads: usize) -> Result<Vec<f64>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
+    pool.install(|| {
+        set_seed(9);
+        let mut model = Sequential::new();
+        model.add(Conv2D::new(16, 3).activation("relu").input_shape((28, 28, 1)))?;
+        model.add(Dropout::new(0.2))?;
+        model.add(BatchNormalization::new())?;
+        model.add(MaxPool2D::new(2))?;
+        model.add(Flatten::new())?;
+        model.add(Dense::new(3).activation("softmax"))?;
+        model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+        let x = Array4::from_shape_fn((96, 28, 28, 1), |(n, r, c, _)| ((n * 7 + r * 3 + c) % 11) as f32 / 10.0);
+        let y = to_categorical(&Array1::from_shape_fn(96, |n| n % 3), 3)?;
+        Ok(model.fit(&x, &y, Fit::new().epochs(2).batch_size(32).verbose(0))?.loss)
+    })
+}
+
+#[test]
+fn losses_do_not_depend_on_the_number_of_threads() -> Result<()> {
+    let _one = one_at_a_time();
+    let one = losses_on(1)?;
+    assert_eq!(one, losses_on(3)?);
+    assert_eq!(one, losses_on(4)?);
+    Ok(())
+}
