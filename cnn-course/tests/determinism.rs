@@ -78,7 +78,7 @@ fn losses_on(threads: usize) -> Result<Vec<f64>> {
         model.add(Dense::new(3).activation("softmax"))?;
         model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
         let x = Array4::from_shape_fn((96, 28, 28, 1), |(n, r, c, _)| ((n * 7 + r * 3 + c) % 11) as f32 / 10.0);
-        let y = to_categorical(&Array1::from_shape_fn(96, |n| n % 3), 3)?;
+        let y = to_categorical(Array1::from_shape_fn(96, |n| n % 3), 3)?;
         Ok(model.fit(&x, &y, Fit::new().epochs(2).batch_size(32).verbose(0))?.loss)
     })
 }
