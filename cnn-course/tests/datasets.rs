@@ -6,7 +6,7 @@ mod common;
 use cnn_course::datasets::download::{fetch, sha256_of, RemoteFile};
 use cnn_course::datasets::locations::Places;
 use cnn_course::datasets::{cifar, course, load_mnist_dir, mnist};
-use common::http::{serve, Reply};
+use common::http::{serve, Reply, Server};
 use flate2::write::GzEncoder;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,6 +51,23 @@ fn write_fake_mnist(dir: &Path, n: u32) {
 
 fn remote(name: &str, base: &str, body: &[u8]) -> RemoteFile {
     RemoteFile::new(name, &[base], &sha(body))
+}
+
+/// Serve a dataset in MNIST's four files (the same images and labels as training and
+/// test parts) for download; the files as the loaders describe them.
+fn serve_mnist(images: &[u8], labels: &[u8]) -> (Server, Vec<RemoteFile>) {
+    let server = serve(vec![
+        Reply::File(images.to_vec()),
+        Reply::File(labels.to_vec()),
+        Reply::File(images.to_vec()),
+        Reply::File(labels.to_vec()),
+    ]);
+    let files = mnist::FILES
+        .iter()
+        .zip([images, labels, images, labels])
+        .map(|(name, body)| remote(&format!("{name}.gz"), &server.base, body))
+        .collect();
+    (server, files)
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -183,17 +200,7 @@ fn the_users_folder_comes_first_then_the_cache_then_a_download() {
     // Serve a 3-image dataset for download.
     let images = gz(&idx(&[3, 28, 28], &[9; 3 * 784]));
     let labels = gz(&idx(&[3], &[1, 2, 3]));
-    let server = serve(vec![
-        Reply::File(images.clone()),
-        Reply::File(labels.clone()),
-        Reply::File(images.clone()),
-        Reply::File(labels.clone()),
-    ]);
-    let files: Vec<RemoteFile> = mnist::FILES
-        .iter()
-        .zip([&images, &labels, &images, &labels])
-        .map(|(name, body)| remote(&format!("{name}.gz"), &server.base, body))
-        .collect();
+    let (server, files) = serve_mnist(&images, &labels);
     let places = Places {
         user: Some(user.path().to_path_buf()),
         cache: cache.path().to_path_buf(),
@@ -428,17 +435,7 @@ fn clothing_downloads_real_fashion_mnist_when_online() {
     let labels: Vec<u8> = (0..20).map(|i| i % 10).collect();
     let images = gz(&idx(&[20, 28, 28], &[9; 20 * 784]));
     let labels = gz(&idx(&[20], &labels));
-    let server = serve(vec![
-        Reply::File(images.clone()),
-        Reply::File(labels.clone()),
-        Reply::File(images.clone()),
-        Reply::File(labels.clone()),
-    ]);
-    let files: Vec<RemoteFile> = mnist::FILES
-        .iter()
-        .zip([&images, &labels, &images, &labels])
-        .map(|(name, body)| remote(&format!("{name}.gz"), &server.base, body))
-        .collect();
+    let (server, files) = serve_mnist(&images, &labels);
     let places = Places {
         user: None,
         cache: cache.path().to_path_buf(),

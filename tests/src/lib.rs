@@ -35,13 +35,16 @@ impl Printed {
         Ok(self.numbers(marker)?[0])
     }
 
+    /// The first number after `key`, on the first line containing `marker`.
+    pub fn number_after(&self, marker: &str, key: &str) -> Result<f64, String> {
+        let line = self.line(marker)?;
+        let at = line.find(key).ok_or_else(|| format!("no {key:?} on {line:?}"))?;
+        Printed(line[at..].to_string()).number(key)
+    }
+
     /// The accuracy of an `Evaluation` printed on the line containing `marker`.
     pub fn accuracy(&self, marker: &str) -> Result<f64, String> {
-        let line = self.line(marker)?;
-        let at = line
-            .find("accuracy: ")
-            .ok_or_else(|| format!("no accuracy on {line:?}"))?;
-        Printed(line[at..].to_string()).number("accuracy: ")
+        self.number_after(marker, "accuracy: ")
     }
 }
 
@@ -155,10 +158,7 @@ pub fn demonstrations(stem: &str, out: &Printed) -> Vec<String> {
                 })(),
             );
             // The prose says the trained kernels only loosely resemble the designed ones.
-            let similarity = |k: usize| {
-                let line = out.line(&format!("kernel {k}: most like the"))?;
-                Printed(line.to_string()).number("similarity")
-            };
+            let similarity = |k: usize| out.number_after(&format!("kernel {k}: most like the"), "similarity");
             claim(
                 f,
                 "no trained kernel matches a designed one closely (similarities below 0.9)",

@@ -91,10 +91,9 @@ pub fn load_cifar10_dir(dir: impl AsRef<Path>) -> Result<Dataset> {
         y_train,
         x_test,
         y_test,
-        x_val: Default::default(),
-        y_val: Default::default(),
         class_names: CLASSES.iter().map(|s| s.to_string()).collect(),
         source: dir.display().to_string(),
+        ..Default::default()
     })
 }
 

@@ -60,10 +60,9 @@ fn shipped(folder: &str, files: [&[u8]; 4], classes: &[&str], source: &str) -> R
         y_train,
         x_test,
         y_test,
-        x_val: Default::default(),
-        y_val: Default::default(),
         class_names: classes.iter().map(|s| s.to_string()).collect(),
         source: source.to_string(),
+        ..Default::default()
     })
 }
 
@@ -132,13 +131,12 @@ pub fn clothing_from(places: &Places, files: &[RemoteFile]) -> Result<Dataset> {
                 y_train,
                 x_test,
                 y_test,
-                x_val: Default::default(),
-                y_val: Default::default(),
                 class_names: CLOTHING_CLASSES.iter().map(|s| s.to_string()).collect(),
                 source: format!(
                     "real Fashion-MNIST (T-shirt/top, Dress, Sneaker) from {}",
                     dir.display()
                 ),
+                ..Default::default()
             })
         }
         None => shipped(
@@ -264,11 +262,10 @@ fn colour_digits(grey: &Dataset) -> Dataset {
         y_train: grey.y_train.clone(),
         x_test: paint(&grey.x_test, 62),
         y_test: grey.y_test.clone(),
-        x_val: Default::default(),
-        y_val: Default::default(),
         class_names: grey.class_names.clone(),
         source: "the course's colour digits (the shipped real MNIST digits, shrunk, coloured and placed at random)"
             .into(),
+        ..Default::default()
     }
 }
 
@@ -310,9 +307,8 @@ pub fn generated_clothing(train: usize, test: usize, style: ClothingStyle, seed:
         y_train,
         x_test,
         y_test,
-        x_val: Default::default(),
-        y_val: Default::default(),
         class_names: CLOTHING_CLASSES.iter().map(|s| s.to_string()).collect(),
         source: format!("clothing generated now ({style:?})"),
+        ..Default::default()
     }
 }

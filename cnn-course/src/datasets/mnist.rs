@@ -120,10 +120,9 @@ pub fn load_mnist_dir(dir: impl AsRef<Path>) -> Result<Dataset> {
         y_train,
         x_test,
         y_test,
-        x_val: Default::default(),
-        y_val: Default::default(),
         class_names: (0..10).map(|d| d.to_string()).collect(),
         source: dir.display().to_string(),
+        ..Default::default()
     })
 }
 

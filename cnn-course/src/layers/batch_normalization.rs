@@ -395,22 +395,11 @@ mod tests {
             .unwrap()
             .broadcast_add(bv.as_tensor())
             .unwrap();
-        let r = Tensor::from_slice(&r, y.dims(), &Device::Cpu).unwrap();
-        let grads = y.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
-        let flat = |v: &Var| {
-            grads
-                .get(v.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap()
-        };
-        for (ours, theirs) in [(dx, flat(&xv)), (dw[0].clone(), flat(&gv)), (dw[1].clone(), flat(&bv))] {
-            for (a, b) in ours.iter().zip(&theirs) {
-                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-            }
-        }
+        crate::layers::gradient_check::assert_same_as_candle(
+            &y,
+            &r,
+            &[("dx", &dx, &xv), ("dgamma", &dw[0], &gv), ("dbeta", &dw[1], &bv)],
+        );
     }
 
     #[test]

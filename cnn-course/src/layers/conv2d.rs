@@ -192,14 +192,10 @@ impl Layer for Conv2D {
     }
 
     fn weights(&self) -> Vec<Weight> {
-        let Some(built) = &self.built else {
-            return Vec::new();
-        };
-        let mut weights = vec![Weight::new("kernel", &built.kernel, true)];
-        if let Some(bias) = &built.bias {
-            weights.push(Weight::new("bias", bias, true));
+        match &self.built {
+            Some(built) => Weight::kernel_and_bias(&built.kernel, built.bias.as_ref()),
+            None => Vec::new(),
         }
-        weights
     }
 
     fn activation(&self) -> Activation {
@@ -394,26 +390,15 @@ mod tests {
             .unwrap()
             .permute((0, 2, 3, 1))
             .unwrap();
-        let r = Tensor::from_slice(&r, y.dims(), &Device::Cpu).unwrap();
-        let grads = y.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
-        let flat = |v: &Var| {
-            grads
-                .get(v.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap()
-        };
-        for (ours, theirs) in [
-            (ours_dx, flat(&xv)),
-            (ours_dw[0].clone(), flat(&kv)),
-            (ours_dw[1].clone(), flat(&bv)),
-        ] {
-            for (a, b) in ours.iter().zip(&theirs) {
-                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-            }
-        }
+        crate::layers::gradient_check::assert_same_as_candle(
+            &y,
+            &r,
+            &[
+                ("dx", &ours_dx, &xv),
+                ("dkernel", &ours_dw[0], &kv),
+                ("dbias", &ours_dw[1], &bv),
+            ],
+        );
     }
 
     #[test]

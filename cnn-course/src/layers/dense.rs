@@ -111,14 +111,10 @@ impl Layer for Dense {
     }
 
     fn weights(&self) -> Vec<Weight> {
-        let Some(built) = &self.built else {
-            return Vec::new();
-        };
-        let mut weights = vec![Weight::new("kernel", &built.kernel, true)];
-        if let Some(bias) = &built.bias {
-            weights.push(Weight::new("bias", bias, true));
+        match &self.built {
+            Some(built) => Weight::kernel_and_bias(&built.kernel, built.bias.as_ref()),
+            None => Vec::new(),
         }
-        weights
     }
 
     fn activation(&self) -> Activation {

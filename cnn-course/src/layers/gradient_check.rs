@@ -7,7 +7,7 @@
 
 use super::{Layer, Needs, Pass, SumsFor};
 use crate::backend::{Backend, Host, OnDevice};
-use candle_core::{Device, Tensor};
+use candle_core::{Device, Tensor, Var};
 
 const STEP: f32 = 1e-3;
 
@@ -117,6 +117,27 @@ pub fn outputs(layer: &impl Layer, x: &[f32], n: usize) -> Vec<f32> {
 pub fn host_gradients(layer: &impl Layer, x: &[f32], n: usize, r: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<Vec<f32>>) {
     let run = run(&Host::new(), layer, x, n, None, Some(r));
     (run.y, run.dx, run.dw)
+}
+
+/// Assert that gradients of `L = Σ y · r` from a layer's backward pass (`ours`: name,
+/// values, the candle variable they belong to) equal candle's automatic differentiation
+/// of the same function `y`, within 1e-4.
+pub fn assert_same_as_candle(y: &Tensor, r: &[f32], ours: &[(&str, &[f32], &Var)]) {
+    let r = Tensor::from_slice(r, y.dims(), y.device()).unwrap();
+    let grads = y.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
+    for (what, ours, var) in ours {
+        let theirs = grads
+            .get(var.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{what}: lengths differ");
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert!((a - b).abs() < 1e-4, "{what}: {a} vs {b}");
+        }
+    }
 }
 
 fn loss(layer: &impl Layer, x: &[f32], n: usize, drawn: Option<&[f32]>, r: &[f32]) -> f64 {

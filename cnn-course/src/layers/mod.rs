@@ -64,6 +64,13 @@ impl Weight {
             trainable,
         }
     }
+
+    /// The trainable weights of a Conv2D or Dense layer: its kernel, and its bias if it has one.
+    pub(crate) fn kernel_and_bias(kernel: &Param, bias: Option<&Param>) -> Vec<Self> {
+        let mut weights = vec![Weight::new("kernel", kernel, true)];
+        weights.extend(bias.map(|bias| Weight::new("bias", bias, true)));
+        weights
+    }
 }
 
 /// What a layer's forward or backward pass receives besides its input.
