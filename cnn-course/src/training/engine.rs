@@ -8,7 +8,8 @@
 //!    pieces side by side, each on one core, forward through every layer, through the loss
 //!    and back, so that a piece's feature maps stay in that core's cache;
 //! 3. where a layer needs sums over the whole batch (batch normalization), lets every piece
-//!    reach that layer first, adds the pieces' shares in order, and goes on;
+//!    reach that layer first, each computing its share of the sums while its feature maps
+//!    are still in its core's cache, adds the shares in piece order, and goes on;
 //! 4. adds the pieces' weight gradients in piece order.
 //!
 //! On another device the whole batch is one piece.
@@ -97,6 +98,8 @@ struct Piece<B: Backend> {
     grads: Vec<Vec<B::Buf>>,
     /// Per layer, this piece's share of the batch's gradient sums (batch norm).
     shares: Vec<Option<Vec<f64>>>,
+    /// Its share of the sums the step is gathering now.
+    share: Option<Vec<f64>>,
     loss: f64,
     correct: f64,
 }
@@ -197,28 +200,37 @@ impl<'m, B: Backend> Engine<'m, B> {
         }
     }
 
-    /// Every piece's share of a sum, added in piece order.
-    fn sum_pieces(
+    /// This piece's share of layer `s`'s batch sums, computed by the closure that produced
+    /// its input (forward) or its output's gradient (backward), while they are in cache.
+    fn share(
         &self,
-        pieces: &mut [Piece<B>],
-        keep: Option<usize>,
-        share: impl Fn(&Piece<B>) -> Result<Vec<f64>> + Sync + Send,
+        step: &StepInputs<B>,
+        piece: &Piece<B>,
+        (s, when): (usize, SumsFor),
+        sums: (&LayerSums, &LayerSums),
     ) -> Result<Vec<f64>> {
-        let shares: Vec<Vec<f64>> = match self.parallel {
-            true => pieces.par_iter().map(share).collect::<Result<_>>()?,
-            false => pieces.iter().map(share).collect::<Result<_>>()?,
+        let pass = self.pass(step, (piece.first, piece.n), s, sums);
+        let Some(x) = piece.outputs[s].as_ref() else {
+            bail!(Internal, "engine: layer {s}'s input is missing for its batch sums");
         };
-        let mut total = shares.first().cloned().unwrap_or_default();
-        for more in shares.iter().skip(1) {
-            total.iter_mut().zip(more).for_each(|(t, m)| *t += m);
+        self.layers[s].layer.batch_sums(when, &pass, x, piece.dy.as_ref())
+    }
+
+    /// The pieces' shares of layer `s`'s sums added in piece order (so the total does not
+    /// depend on which core finished first); backward shares stay with their pieces.
+    fn add_shares(pieces: &mut [Piece<B>], s: usize, keep: bool) -> Vec<f64> {
+        let mut total: Vec<f64> = Vec::new();
+        for piece in pieces.iter_mut() {
+            let share = piece.share.take().unwrap_or_default();
+            match total.is_empty() {
+                true => total = share.clone(),
+                false => total.iter_mut().zip(&share).for_each(|(t, m)| *t += m),
+            }
+            if keep {
+                piece.shares[s] = Some(share);
+            }
         }
-        if let Some(l) = keep {
-            pieces
-                .iter_mut()
-                .zip(shares)
-                .for_each(|(piece, share)| piece.shares[l] = Some(share));
-        }
-        Ok(total)
+        total
     }
 
     fn pass<'a>(
@@ -336,6 +348,7 @@ impl<'m, B: Backend> Engine<'m, B> {
                     dy: None,
                     grads: (0..layers).map(|_| Vec::new()).collect(),
                     shares: vec![None; layers],
+                    share: None,
                     loss: 0.0,
                     correct: 0.0,
                 })
@@ -374,43 +387,40 @@ impl<'m, B: Backend> Engine<'m, B> {
         let mut forward_sums: Vec<Option<Vec<f64>>> = vec![None; layers];
         let mut backward_sums: Vec<Option<Vec<f64>>> = vec![None; layers];
 
-        // Forward to each layer that needs the whole batch, then its sums.
+        // Forward to each layer that needs the whole batch, with each piece's share of its
+        // sums, then the batch's sums.
         let mut start = 0;
         for &s in &syncs {
-            self.each_piece(&mut pieces, |p| self.forward_layers(&step, p, start..s, &forward_sums))?;
-            let none = vec![None; layers];
-            let total = self.sum_pieces(&mut pieces, None, |p| {
-                let pass = self.pass(&step, (p.first, p.n), s, (&forward_sums, &none));
-                let x = p.outputs[s].as_ref().expect("forwarded up to this layer");
-                self.layers[s].layer.batch_sums(SumsFor::Forward, &pass, x, None)
+            self.each_piece(&mut pieces, |p| {
+                self.forward_layers(&step, p, start..s, &forward_sums)?;
+                p.share = Some(self.share(&step, p, (s, SumsFor::Forward), (&forward_sums, &backward_sums))?);
+                Ok(())
             })?;
-            forward_sums[s] = Some(total);
+            forward_sums[s] = Some(Self::add_shares(&mut pieces, s, false));
             start = s;
         }
-        // The rest forward, the loss, and back to the last such layer.
-        let low = syncs.last().map_or(0, |s| s + 1);
-        self.each_piece(&mut pieces, |p| {
-            self.forward_layers(&step, p, start..layers, &forward_sums)?;
-            self.loss(&step, p, targets, head)?;
-            self.backward_layers(&step, p, (low, layers - 1), (&forward_sums, &backward_sums))
-        })?;
-        // Back through each layer that needs the whole batch's gradient sums.
-        for (j, &s) in syncs.iter().enumerate().rev() {
-            if !self.backward[s] {
-                break;
-            }
-            let total = self.sum_pieces(&mut pieces, Some(s), |p| {
-                let pass = self.pass(&step, (p.first, p.n), s, (&forward_sums, &backward_sums));
-                let x = p.outputs[s].as_ref().expect("kept for the backward pass");
-                self.layers[s]
-                    .layer
-                    .batch_sums(SumsFor::Backward, &pass, x, p.dy.as_ref())
-            })?;
-            backward_sums[s] = Some(total);
+        // The rest forward, the loss, and back to the last such layer, with each piece's
+        // share of its gradient sums; then back through each such layer in turn.
+        let trained = |j: usize| self.backward[syncs[j]];
+        let mut high = layers - 1;
+        for j in (0..=syncs.len()).rev() {
             let low = if j == 0 { 0 } else { syncs[j - 1] + 1 };
+            let below = j.checked_sub(1).filter(|&i| trained(i)).map(|i| syncs[i]);
+            let forward = (j == syncs.len()).then_some(start);
             self.each_piece(&mut pieces, |p| {
-                self.backward_layers(&step, p, (low, s), (&forward_sums, &backward_sums))
+                if let Some(start) = forward {
+                    self.forward_layers(&step, p, start..layers, &forward_sums)?;
+                    self.loss(&step, p, targets, head)?;
+                }
+                self.backward_layers(&step, p, (low, high), (&forward_sums, &backward_sums))?;
+                if let Some(s) = below {
+                    p.share = Some(self.share(&step, p, (s, SumsFor::Backward), (&forward_sums, &backward_sums))?);
+                }
+                Ok(())
             })?;
+            let Some(s) = below else { break };
+            backward_sums[s] = Some(Self::add_shares(&mut pieces, s, true));
+            high = s;
         }
 
         let loss = pieces.iter().map(|p| p.loss).sum::<f64>() / batch.max(1) as f64;
