@@ -30,3 +30,34 @@ pub fn default_device() -> Device {
     }
     Device::Cpu
 }
+
+/// The GPU behind `device`: its name and its free memory in bytes; `None` on the CPU.
+#[cfg(feature = "cuda")]
+pub(crate) fn gpu(device: &Device) -> Option<(String, u64)> {
+    let context = device.as_cuda_device().ok()?.cuda_stream().context().clone();
+    let name = context.name().unwrap_or_else(|_| "CUDA GPU".to_string());
+    let free = context.mem_get_info().map(|(free, _)| free as u64).unwrap_or(0);
+    Some((name, free))
+}
+
+/// The GPU behind `device`: its name and its free memory in bytes; `None` on the CPU.
+#[cfg(not(feature = "cuda"))]
+pub(crate) fn gpu(_device: &Device) -> Option<(String, u64)> {
+    None
+}
+
+/// Where `device`'s weights live and the bytes it can still give them: the GPU's free
+/// memory, or the system's (Linux's `MemAvailable`, 16 GB where that cannot be read).
+pub(crate) fn available_memory(device: &Device) -> (String, u64) {
+    if let Some((name, free)) = gpu(device) {
+        return (format!("the GPU ({name})"), free);
+    }
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let available = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(16_000_000_000);
+    ("this machine".to_string(), available)
+}

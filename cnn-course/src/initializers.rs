@@ -32,8 +32,8 @@ pub fn constant(shape: &[usize], value: f32, device: &Device) -> Result<Tensor> 
 const COPIES_IN_TRAINING: u64 = 4;
 
 /// The number of values of a weight of `shape` in layer `name`; an error when they are
-/// too many to count or to train in this machine's memory.
-pub(crate) fn check_size(name: &str, shape: &[usize]) -> Result<usize> {
+/// too many to count or to train in the memory of `device` (the GPU's, or the machine's).
+pub(crate) fn check_size(name: &str, shape: &[usize], device: &Device) -> Result<usize> {
     let dims: Vec<String> = shape.iter().map(|d| thousands(*d)).collect();
     let Some(count) = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
         bail!(Shape,
@@ -42,10 +42,10 @@ pub(crate) fn check_size(name: &str, shape: &[usize]) -> Result<usize> {
         );
     };
     let needed = count as u64 * 4 * COPIES_IN_TRAINING;
-    let available = available_memory();
+    let (place, available) = crate::device::available_memory(device);
     if needed > available {
         bail!(Shape,
-            "{name}: a weight of shape ({}) has {} values; training it needs about {:.1} GB (weights, gradients and optimizer state), and this machine has {:.1} GB available; hint: shrink the input first, with pooling or strides, or use fewer units",
+            "{name}: a weight of shape ({}) has {} values; training it needs about {:.1} GB (weights, gradients and optimizer state), and {place} has {:.1} GB available; hint: shrink the input first, with pooling or strides, or use fewer units",
             dims.join(", "),
             thousands(count),
             needed as f64 / 1e9,
@@ -53,18 +53,6 @@ pub(crate) fn check_size(name: &str, shape: &[usize]) -> Result<usize> {
         );
     }
     Ok(count)
-}
-
-/// Bytes of memory the system can still give this process (Linux's `MemAvailable`), or
-/// 16 GB where that cannot be read.
-fn available_memory() -> u64 {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemAvailable:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or(16_000_000_000)
 }
 
 #[cfg(test)]
@@ -87,15 +75,17 @@ mod tests {
 
     #[test]
     fn weights_too_large_for_memory_are_refused_before_allocating() {
-        assert_eq!(check_size("dense", &[784, 10]).unwrap(), 7840);
-        let err = check_size("dense", &[4_194_304, 1_000_000]).unwrap_err().to_string();
+        assert_eq!(check_size("dense", &[784, 10], &Device::Cpu).unwrap(), 7840);
+        let err = check_size("dense", &[4_194_304, 1_000_000], &Device::Cpu)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("dense: a weight of shape (4,194,304, 1,000,000) has 4,194,304,000,000 values; training it needs about 67108.9 GB"),
             "{err}"
         );
         assert!(err.ends_with("hint: shrink the input first, with pooling or strides, or use fewer units"));
         assert_eq!(
-            check_size("dense", &[usize::MAX, 2]).unwrap_err().to_string(),
+            check_size("dense", &[usize::MAX, 2], &Device::Cpu).unwrap_err().to_string(),
             format!("dense: a weight of shape ({}, 2) has too many values to count; hint: shrink the input first, with pooling or strides, or use fewer units", thousands(usize::MAX))
         );
     }

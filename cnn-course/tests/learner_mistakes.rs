@@ -156,9 +156,14 @@ fn a_checkpoint_into_a_missing_folder_creates_it_and_a_folder_as_the_path_fails_
 fn a_layer_too_large_for_memory_is_refused_when_added() -> Result<()> {
     let mut model = Sequential::new();
     model.add(Flatten::new().input_shape((512, 512, 16)))?;
-    let err = message(model.add(Dense::new(1000)));
+    // 671 GB: more than a laptop's memory, or a GPU's.
+    let err = message(model.add(Dense::new(10_000)));
+    let place = match model.device().is_cpu() {
+        true => "this machine",
+        false => "the GPU (",
+    };
     assert!(
-        err.starts_with("dense: a weight of shape (4,194,304, 1,000) has 4,194,304,000 values; training it needs about 67.1 GB (weights, gradients and optimizer state), and this machine has "),
+        err.starts_with(&format!("dense: a weight of shape (4,194,304, 10,000) has 41,943,040,000 values; training it needs about 671.1 GB (weights, gradients and optimizer state), and {place}")),
         "{err}"
     );
     assert!(

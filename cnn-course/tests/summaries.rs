@@ -315,8 +315,9 @@ fn settings_read_like_keras_as_names_or_as_typed_values() -> Result<()> {
         "conv2d: unknown padding 'full'; hint: use \"valid\" (no padding) or \"same\""
     );
     let _ = EarlyStopping::new().mode(Mode::Min).mode("max");
+    let expected = if typed.device().is_cpu() { "CPU: " } else { "GPU: " };
     assert!(
-        typed.device_description().starts_with("CPU: "),
+        typed.device_description().starts_with(expected),
         "{}",
         typed.device_description()
     );

@@ -167,7 +167,7 @@ impl Layer for Conv2D {
             );
         };
         let kernel_shape = [k.rows, k.cols, in_channels, self.filters];
-        check_size(name, &kernel_shape)?;
+        check_size(name, &kernel_shape, device)?;
         let (fan_in, fan_out) = (k.rows * k.cols * in_channels, k.rows * k.cols * self.filters);
         let kernel = Param::new(glorot_uniform(&kernel_shape, fan_in, fan_out, device)?);
         let bias = match self.use_bias {

@@ -95,7 +95,7 @@ impl Layer for Dense {
             );
         }
         let activation = self.activation.resolve(name)?;
-        check_size(name, &[features, self.units])?;
+        check_size(name, &[features, self.units], device)?;
         let kernel = Param::new(glorot_uniform(&[features, self.units], features, self.units, device)?);
         let bias = match self.use_bias {
             true => Some(Param::new(constant(&[self.units], 0.0, device)?)),

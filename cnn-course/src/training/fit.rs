@@ -135,10 +135,11 @@ impl Sequential {
         self.device().is_cpu() && std::env::var("CNN_COURSE_BACKEND").map_or(true, |v| v != "candle")
     }
 
-    /// Where training runs, for the log: e.g. `CPU: 2 threads, AVX-512` or `cuda:0`.
+    /// Where training runs, for the log: e.g. `CPU: 2 threads, AVX-512` or
+    /// `GPU: NVIDIA H100 80GB HBM3, candle's operations`.
     pub fn device_description(&self) -> String {
-        if !self.device().is_cpu() {
-            return format!("{:?}", self.device().location()).to_lowercase();
+        if let Some((name, _)) = crate::device::gpu(self.device()) {
+            return format!("GPU: {name}, candle's operations");
         }
         let threads = rayon::current_num_threads();
         #[cfg(target_arch = "x86_64")]
