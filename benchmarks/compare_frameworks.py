@@ -30,6 +30,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--data", required=True)
 parser.add_argument("--epochs", type=int, default=4)
 parser.add_argument("--isa", choices=["native", "avx2"], default="native")
+parser.add_argument("--crate-binary", help="a built convnet_bench to run instead of cargo (a machine without Rust)")
 args = parser.parse_args()
 if args.isa == "avx2":
     os.environ.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2")
@@ -117,9 +118,10 @@ def keras():
 def crate():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     features = ["--no-default-features"] if args.isa == "avx2" else []
+    command = [args.crate_binary] if args.crate_binary else [
+        "cargo", "run", "--quiet", "--release", *features, "-p", "cnn-course", "--example", "convnet_bench", "--"]
     lines = subprocess.run(
-        ["cargo", "run", "--quiet", "--release", *features, "-p", "cnn-course", "--example", "convnet_bench", "--",
-         "--data", os.path.abspath(args.data), "--epochs", str(args.epochs)],
+        [*command, "--data", os.path.abspath(args.data), "--epochs", str(args.epochs)],
         cwd=root, capture_output=True, text=True, check=True,
     ).stdout.strip().splitlines()
     # "epoch 2: 0.64 s, 12489 samples/s" for each epoch; the last line has the accuracy.
