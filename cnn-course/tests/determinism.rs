@@ -6,16 +6,23 @@ mod common;
 
 use cnn_course::prelude::*;
 
-fn run(seed: u64) -> Result<(Vec<f64>, Vec<f64>)> {
-    set_seed(seed);
+/// Conv-Dropout-BatchNorm-MaxPool-Dense(3): every source of randomness and the one layer
+/// whose pieces of a batch must meet, on `side × side` greyscale images.
+fn conv_dropout_batch_norm(filters: usize, side: usize, rate: f64, optimizer: &str) -> Result<Sequential> {
     let mut model = Sequential::new();
-    model.add(Conv2D::new(4, 3).activation("relu").input_shape((8, 8, 1)))?;
-    model.add(Dropout::new(0.3))?;
+    model.add(Conv2D::new(filters, 3).activation("relu").input_shape((side, side, 1)))?;
+    model.add(Dropout::new(rate))?;
     model.add(BatchNormalization::new())?;
     model.add(MaxPool2D::new(2))?;
     model.add(Flatten::new())?;
     model.add(Dense::new(3).activation("softmax"))?;
-    model.compile("rmsprop", "categorical_crossentropy", &["accuracy"])?;
+    model.compile(optimizer, "categorical_crossentropy", &["accuracy"])?;
+    Ok(model)
+}
+
+fn run(seed: u64) -> Result<(Vec<f64>, Vec<f64>)> {
+    set_seed(seed);
+    let mut model = conv_dropout_batch_norm(4, 8, 0.3, "rmsprop")?;
     let (x, y, _) = common::blobs(60, 11);
     let history = model.fit(
         &x,
@@ -69,14 +76,7 @@ fn losses_on(threads: usize) -> Result<Vec<f64>> {
         .expect("a thread pool");
     pool.install(|| {
         set_seed(9);
-        let mut model = Sequential::new();
-        model.add(Conv2D::new(16, 3).activation("relu").input_shape((28, 28, 1)))?;
-        model.add(Dropout::new(0.2))?;
-        model.add(BatchNormalization::new())?;
-        model.add(MaxPool2D::new(2))?;
-        model.add(Flatten::new())?;
-        model.add(Dense::new(3).activation("softmax"))?;
-        model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+        let mut model = conv_dropout_batch_norm(16, 28, 0.2, "adam")?;
         let x = Array4::from_shape_fn((96, 28, 28, 1), |(n, r, c, _)| ((n * 7 + r * 3 + c) % 11) as f32 / 10.0);
         let y = to_categorical(Array1::from_shape_fn(96, |n| n % 3), 3)?;
         Ok(model.fit(&x, &y, Fit::new().epochs(2).batch_size(32).verbose(0))?.loss)

@@ -96,10 +96,10 @@ struct Piece<B: Backend> {
     dy: Option<B::Buf>,
     /// Per layer, the gradients of its trainable weights.
     grads: Vec<Vec<B::Buf>>,
-    /// Per layer, this piece's share of the batch's gradient sums (batch norm).
+    /// Per layer, this piece's share of the batch's sums (batch norm): the forward share
+    /// until the batch's total is made, then the gradient share, kept for the layer's
+    /// backward pass.
     shares: Vec<Option<Vec<f64>>>,
-    /// Its share of the sums the step is gathering now.
-    share: Option<Vec<f64>>,
     loss: f64,
     correct: f64,
 }
@@ -217,17 +217,19 @@ impl<'m, B: Backend> Engine<'m, B> {
     }
 
     /// The pieces' shares of layer `s`'s sums added in piece order (so the total does not
-    /// depend on which core finished first); backward shares stay with their pieces.
-    fn add_shares(pieces: &mut [Piece<B>], s: usize, keep: bool) -> Vec<f64> {
+    /// depend on which core finished first). Forward shares are used up; backward shares
+    /// stay with their pieces.
+    fn add_shares(pieces: &mut [Piece<B>], s: usize, when: SumsFor) -> Vec<f64> {
         let mut total: Vec<f64> = Vec::new();
         for piece in pieces.iter_mut() {
-            let share = piece.share.take().unwrap_or_default();
+            let share = match when {
+                SumsFor::Forward => piece.shares[s].take(),
+                SumsFor::Backward => piece.shares[s].clone(),
+            };
+            let share = share.unwrap_or_default();
             match total.is_empty() {
-                true => total = share.clone(),
+                true => total = share,
                 false => total.iter_mut().zip(&share).for_each(|(t, m)| *t += m),
-            }
-            if keep {
-                piece.shares[s] = Some(share);
             }
         }
         total
@@ -348,7 +350,6 @@ impl<'m, B: Backend> Engine<'m, B> {
                     dy: None,
                     grads: (0..layers).map(|_| Vec::new()).collect(),
                     shares: vec![None; layers],
-                    share: None,
                     loss: 0.0,
                     correct: 0.0,
                 })
@@ -393,10 +394,10 @@ impl<'m, B: Backend> Engine<'m, B> {
         for &s in &syncs {
             self.each_piece(&mut pieces, |p| {
                 self.forward_layers(&step, p, start..s, &forward_sums)?;
-                p.share = Some(self.share(&step, p, (s, SumsFor::Forward), (&forward_sums, &backward_sums))?);
+                p.shares[s] = Some(self.share(&step, p, (s, SumsFor::Forward), (&forward_sums, &backward_sums))?);
                 Ok(())
             })?;
-            forward_sums[s] = Some(Self::add_shares(&mut pieces, s, false));
+            forward_sums[s] = Some(Self::add_shares(&mut pieces, s, SumsFor::Forward));
             start = s;
         }
         // The rest forward, the loss, and back to the last such layer, with each piece's
@@ -414,12 +415,13 @@ impl<'m, B: Backend> Engine<'m, B> {
                 }
                 self.backward_layers(&step, p, (low, high), (&forward_sums, &backward_sums))?;
                 if let Some(s) = below {
-                    p.share = Some(self.share(&step, p, (s, SumsFor::Backward), (&forward_sums, &backward_sums))?);
+                    p.shares[s] =
+                        Some(self.share(&step, p, (s, SumsFor::Backward), (&forward_sums, &backward_sums))?);
                 }
                 Ok(())
             })?;
             let Some(s) = below else { break };
-            backward_sums[s] = Some(Self::add_shares(&mut pieces, s, true));
+            backward_sums[s] = Some(Self::add_shares(&mut pieces, s, SumsFor::Backward));
             high = s;
         }
 
