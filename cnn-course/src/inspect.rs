@@ -19,6 +19,19 @@ fn correlation(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
     }
 }
 
+/// Correlations closer than this to the best one count as equally good.
+const TIED: f32 = 1e-3;
+
+/// `names` as a list in words, each after `article`: "the red", "the red and the blue".
+fn listed(names: &[&str], article: &str) -> String {
+    let words: Vec<String> = names.iter().map(|n| format!("{article}{n}")).collect();
+    match words.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "nothing".to_string(),
+    }
+}
+
 /// `values` averaged over `factor × factor` blocks (to a deeper layer's smaller maps).
 fn shrink(values: &Array2<f32>, factor: usize, rows: usize, cols: usize) -> Array2<f32> {
     Array2::from_shape_fn((rows, cols), |(r, c)| {
@@ -77,16 +90,19 @@ pub fn describe_feature_maps(image: &Array3<f32>, maps: &ArrayD<f32>) -> Result<
             lines.push(format!("map {i:>2}: stays 0 on this image"));
             continue;
         }
-        let (name, r) = properties
+        let scores: Vec<(&str, f32)> = properties
             .iter()
             .map(|(name, values)| (*name, correlation(&map, values)))
-            .fold(
-                ("nothing", f32::NEG_INFINITY),
-                |best, c| if c.1 > best.1 { c } else { best },
-            );
+            .collect();
+        let r = scores.iter().map(|s| s.1).fold(f32::NEG_INFINITY, f32::max);
+        // Every property as close as the best: on an image whose colours are one shape in
+        // two tints (ink on paper), the brightness and a colour are the same map up to
+        // scale, and rounding alone would pick one of them.
+        let best: Vec<&str> = scores.iter().filter(|s| s.1 >= r - TIED).map(|s| s.0).collect();
+        let alike = if best.len() > 1 { "; alike on this image" } else { "" };
         lines.push(match r >= 0.5 {
-            true => format!("map {i:>2}: follows the {name} ({r:.2})"),
-            false => format!("map {i:>2}: follows none closely (best: {name}, {r:.2})"),
+            true => format!("map {i:>2}: follows {} ({r:.2}{alike})", listed(&best, "the ")),
+            false => format!("map {i:>2}: follows none closely (best: {}, {r:.2})", listed(&best, "")),
         });
     }
     Ok(lines)
@@ -111,17 +127,41 @@ mod tests {
         maps.slice_mut(s![.., .., 2])
             .assign(&pick("darkness").mapv(|v| v + 1.0));
         let lines = describe_feature_maps(&image, &maps.into_dyn()).unwrap();
-        assert!(
-            lines[0].starts_with("map  0: follows the brightness") || lines[0].contains("red"),
-            "{lines:?}"
-        );
+        // On a square of one colour on black, the brightness and every colour are alike.
+        let alike = "the brightness, the red, the green and the blue (1.00; alike on this image)";
+        assert_eq!(lines[0], format!("map  0: follows {alike}"));
         assert!(lines[1].contains("vertical edges"), "{lines:?}");
         assert!(lines[2].contains("darkness"), "{lines:?}");
         assert_eq!(lines[3], "map  3: stays 0 on this image");
         // Pooled maps are compared with the image averaged over 2×2 blocks.
         let pooled = shrink(&pick("brightness"), 2, 4, 4).insert_axis(Axis(2)).into_dyn();
         let lines = describe_feature_maps(&image, &pooled).unwrap();
-        assert!(lines[0].contains("brightness") || lines[0].contains("red"), "{lines:?}");
+        assert_eq!(lines[0], format!("map  0: follows {alike}"));
         assert!(describe_feature_maps(&image, &ArrayD::zeros(vec![3, 3, 1])).is_err());
+    }
+
+    #[test]
+    fn properties_alike_on_the_image_are_named_together() {
+        // A digit-like stroke in blue ink on dark red paper: every colour, the brightness
+        // and the darkness are the stroke up to scale and sign.
+        let (ink, paper) = ([0.1, 0.2, 0.9], [0.3, 0.05, 0.1]);
+        let stroke = Array2::from_shape_fn((8, 8), |(r, c)| {
+            if (2..6).contains(&r) && c == 3 {
+                1.0
+            } else {
+                0.1 * (r % 2) as f32
+            }
+        });
+        let image = Array3::from_shape_fn((8, 8, 3), |(r, c, ch)| {
+            stroke[[r, c]] * ink[ch] + (1.0 - stroke[[r, c]]) * paper[ch]
+        });
+        let maps = stroke.mapv(|v| 2.0 * v).insert_axis(Axis(2)).into_dyn();
+        let lines = describe_feature_maps(&image, &maps).unwrap();
+        // Ink minus paper is positive in green and blue and in the mean, negative in red.
+        assert_eq!(
+            lines[0],
+            "map  0: follows the brightness, the green and the blue (1.00; alike on this image)"
+        );
+        assert_eq!(listed(&["red"], ""), "red");
     }
 }

@@ -201,6 +201,25 @@ pub fn demonstrations(stem: &str, out: &Printed) -> Vec<String> {
                 "the augmented network beats the plain one on shifted test images",
                 out.numbers("shifted test images: plain").map(|n| n[1] >= n[0] + 0.15),
             );
+            // The first layer's 16 maps in words, as the prose describes them.
+            claim(
+                f,
+                "of the first layer's maps some copy a colour, the brightness or its opposite, some mark edges, some stay 0 and some follow none closely",
+                (|| {
+                    let maps: Vec<&str> = out.0.lines().filter(|l| l.starts_with("map ")).take(16).collect();
+                    if maps.len() < 16 {
+                        return Err(format!("only {} lines describe maps", maps.len()));
+                    }
+                    let follows = |words: &[&str]| {
+                        maps.iter()
+                            .any(|l| l.contains(": follows the") && words.iter().any(|w| l.contains(w)))
+                    };
+                    Ok(follows(&["red", "green", "blue", "brightness", "darkness"])
+                        && follows(&["edges"])
+                        && maps.iter().any(|l| l.ends_with("stays 0 on this image"))
+                        && maps.iter().any(|l| l.contains("follows none closely")))
+                })(),
+            );
             // Optimizers: adaptive ones beat plain SGD at the default rates; momentum beats all.
             claim(f, "adam, nadam and rmsprop beat sgd, adagrad, adadelta and adamax; adadelta stays near chance; SGD with momentum beats them all", (|| {
                 let score = |name: &str| out.number(&format!(" {name}: validation accuracy"));
@@ -250,6 +269,43 @@ kernel 3: most like the dark spot kernel, similarity 0.36
 kernel 4: most like the dark spot kernel, similarity 0.32
 classroom CNN:         loss: 0.1447 - accuracy: 0.9560
 ";
+
+    /// Chapter 6's first-layer maps in words, as the shipped data prints them.
+    const CHAPTER_6_MAPS: &str = "\
+map  0: stays 0 on this image
+map  1: follows none closely (best: darkness and green, 0.31)
+map  2: follows the brightness, the red and the blue (0.83; alike on this image)
+map  3: follows none closely (best: darkness and green, 0.15)
+map  4: follows none closely (best: darkness and green, 0.08)
+map  5: follows none closely (best: brightness, red and blue, 0.37)
+map  6: follows the brightness, the red and the blue (0.95; alike on this image)
+map  7: follows none closely (best: brightness, red and blue, 0.13)
+map  8: stays 0 on this image
+map  9: follows the brightness, the red and the blue (0.69; alike on this image)
+map 10: stays 0 on this image
+map 11: follows the darkness and the green (0.69; alike on this image)
+map 12: follows the horizontal edges (0.54)
+map 13: follows the brightness, the red and the blue (0.83; alike on this image)
+map 14: stays 0 on this image
+map 15: follows none closely (best: darkness and green, 0.01)
+";
+
+    #[test]
+    fn chapter_6_maps_show_what_the_prose_says_only_when_they_do() {
+        let about_maps = |printed: String| {
+            demonstrations("06", &Printed(printed))
+                .into_iter()
+                .any(|f| f.contains("first layer's maps"))
+        };
+        assert!(!about_maps(CHAPTER_6_MAPS.into()));
+        assert!(about_maps(
+            CHAPTER_6_MAPS.replace("stays 0 on this image", "follows none closely")
+        ));
+        assert!(about_maps(CHAPTER_6_MAPS.replace("horizontal edges", "darkness")));
+        assert!(about_maps(
+            CHAPTER_6_MAPS.lines().take(10).collect::<Vec<_>>().join("\n")
+        ));
+    }
 
     #[test]
     fn numbers_are_read_with_their_signs() {
