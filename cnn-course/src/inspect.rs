@@ -4,19 +4,15 @@
 //! correlation). A first layer's maps mostly copy a colour or mark edges; deeper maps
 //! follow none of these closely, because they respond to combinations.
 
+use crate::convolution::kernel_similarity;
 use crate::{bail, Result};
 use ndarray::{s, Array2, Array3, ArrayD, Axis};
 
-/// The Pearson correlation of two equally shaped arrays (0 when either is constant).
+/// The Pearson correlation of two equally shaped arrays: the cosine similarity of the two
+/// minus their means (0 when either is constant).
 fn correlation(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
-    let (ma, mb) = (a.mean().unwrap_or(0.0), b.mean().unwrap_or(0.0));
-    let (da, db) = (a.mapv(|v| v - ma), b.mapv(|v| v - mb));
-    let norm = ((&da * &da).sum() * (&db * &db).sum()).sqrt();
-    if norm > 0.0 {
-        (&da * &db).sum() / norm
-    } else {
-        0.0
-    }
+    let centred = |m: &Array2<f32>| m - m.mean().unwrap_or(0.0);
+    kernel_similarity(&centred(a), &centred(b))
 }
 
 /// Correlations closer than this to the best one count as equally good.

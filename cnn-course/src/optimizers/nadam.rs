@@ -28,14 +28,6 @@ impl Default for Nadam {
 }
 
 impl Nadam {
-    /// Nadam with a given learning rate, other settings at Keras' defaults.
-    pub fn with_learning_rate(learning_rate: f64) -> Self {
-        Nadam {
-            learning_rate,
-            ..Default::default()
-        }
-    }
-
     fn momentum_at(&self, step: u64) -> f64 {
         self.beta_1 * (1.0 - 0.5 * 0.96f64.powf(0.004 * step as f64))
     }
