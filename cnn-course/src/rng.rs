@@ -117,20 +117,31 @@ pub const SMALLEST_PROBABILITY: f64 = 1e-7;
 pub fn bernoulli(n: usize, p: f64) -> Vec<f32> {
     let p = p.clamp(0.0, 1.0);
     let coarse = p.min(1.0 - p) * 65536.0 >= 500.0 || p == 0.0 || p == 1.0;
-    let (bits, per_number) = if coarse { (16, 4) } else { (32, 2) };
-    let threshold = (p * (1u64 << bits) as f64).round() as u64;
-    let mask = (1u64 << bits) - 1;
-    with_generator(|rng| {
-        let mut draws = Vec::with_capacity(n);
-        while draws.len() < n {
-            let random: u64 = rng.random();
-            for i in 0..per_number.min(n - draws.len()) {
-                let draw = (random >> (bits * i)) & mask;
-                draws.push(if draw < threshold { 1.0 } else { 0.0 });
-            }
+    let mut draws = vec![0f32; n];
+    with_generator(|rng| match coarse {
+        true => fill_bernoulli::<16>(rng, &mut draws, p),
+        false => fill_bernoulli::<32>(rng, &mut draws, p),
+    });
+    draws
+}
+
+/// `draws` set to 1 with probability `p`, each from `BITS` bits of a 64-bit random
+/// number, from its lowest bits up. (Written into a buffer of a fixed number of draws
+/// per random number, this loop runs at the generator's speed: dropout draws its masks
+/// for the whole batch before the batch's pieces go to the cores.)
+fn fill_bernoulli<const BITS: usize>(rng: &mut StdRng, draws: &mut [f32], p: f64) {
+    let threshold = (p * (1u64 << BITS) as f64).round() as u64;
+    let mask = (1u64 << BITS) - 1;
+    for chunk in draws.chunks_mut(64 / BITS) {
+        let random: u64 = rng.random();
+        for (i, draw) in chunk.iter_mut().enumerate() {
+            *draw = if (random >> (BITS * i)) & mask < threshold {
+                1.0
+            } else {
+                0.0
+            };
         }
-        draws
-    })
+    }
 }
 
 /// The numbers `0..n` in a random order.
