@@ -10,21 +10,26 @@
 //! model carries its generator with it, so `set_seed(0)` and `Sequential::new()` in one
 //! cell make the `fit` of a later cell reproducible too.
 
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+/// The generator: ChaCha with 12 rounds, the algorithm of rand's `Generator` (same seed, same
+/// numbers), named so that a part of its stream can be drawn on another core
+/// ([`bernoulli`]).
+pub(crate) type Generator = rand_chacha::ChaCha12Rng;
 
 /// Whether [`set_seed`] has been called — in a notebook, in this cell (each cell has its
 /// own copy of the crate).
 static SEED_SET: AtomicBool = AtomicBool::new(false);
 
-fn global() -> MutexGuard<'static, StdRng> {
-    static GENERATOR: OnceLock<Mutex<StdRng>> = OnceLock::new();
+fn global() -> MutexGuard<'static, Generator> {
+    static GENERATOR: OnceLock<Mutex<Generator>> = OnceLock::new();
     GENERATOR
-        .get_or_init(|| Mutex::new(StdRng::from_os_rng()))
+        .get_or_init(|| Mutex::new(Generator::from_os_rng()))
         .lock()
         // A panic elsewhere cannot leave a random generator in a broken state.
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -32,11 +37,11 @@ fn global() -> MutexGuard<'static, StdRng> {
 
 thread_local! {
     /// The generator of the model being built or trained, while it is.
-    static CURRENT: RefCell<Option<Arc<Mutex<StdRng>>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Arc<Mutex<Generator>>>> = const { RefCell::new(None) };
 }
 
 /// Draw from the active model's generator, or the crate's when no model is active.
-fn with_generator<T>(draw: impl FnOnce(&mut StdRng) -> T) -> T {
+fn with_generator<T>(draw: impl FnOnce(&mut Generator) -> T) -> T {
     match CURRENT.with(|c| c.borrow().clone()) {
         Some(generator) => draw(&mut generator.lock().unwrap_or_else(|p| p.into_inner())),
         None => draw(&mut global()),
@@ -60,7 +65,7 @@ fn with_generator<T>(draw: impl FnOnce(&mut StdRng) -> T) -> T {
 /// shuffles and drops out by that seed from then on; its initial weights stay unseeded,
 /// and `fit` says so.
 pub fn set_seed(seed: u64) {
-    *global() = StdRng::seed_from_u64(seed);
+    *global() = Generator::seed_from_u64(seed);
     SEED_SET.store(true, Ordering::SeqCst);
 }
 
@@ -70,17 +75,17 @@ pub(crate) fn seed_was_set() -> bool {
 }
 
 /// A new generator seeded from the current one.
-pub(crate) fn fresh() -> StdRng {
-    StdRng::seed_from_u64(with_generator(|r| r.random()))
+pub(crate) fn fresh() -> Generator {
+    Generator::seed_from_u64(with_generator(|r| r.random()))
 }
 
 /// A new generator seeded from the current one (a model's own generator).
-pub(crate) fn fork() -> Arc<Mutex<StdRng>> {
+pub(crate) fn fork() -> Arc<Mutex<Generator>> {
     Arc::new(Mutex::new(fresh()))
 }
 
 /// While alive, makes a model's generator the source of every random draw.
-pub(crate) struct Active(Option<Arc<Mutex<StdRng>>>);
+pub(crate) struct Active(Option<Arc<Mutex<Generator>>>);
 
 impl Drop for Active {
     fn drop(&mut self) {
@@ -90,12 +95,12 @@ impl Drop for Active {
 }
 
 /// Make `generator` the source of every random draw until the returned guard is dropped.
-pub(crate) fn activate(generator: &Arc<Mutex<StdRng>>) -> Active {
+pub(crate) fn activate(generator: &Arc<Mutex<Generator>>) -> Active {
     Active(CURRENT.with(|c| c.borrow_mut().replace(generator.clone())))
 }
 
 /// Run `work` with `generator` as the source of every random draw.
-pub(crate) fn using<T>(generator: &Arc<Mutex<StdRng>>, work: impl FnOnce() -> T) -> T {
+pub(crate) fn using<T>(generator: &Arc<Mutex<Generator>>, work: impl FnOnce() -> T) -> T {
     let _active = activate(generator);
     work()
 }
@@ -125,23 +130,43 @@ pub fn bernoulli(n: usize, p: f64) -> Vec<f32> {
     draws
 }
 
+/// Draws per part of a long [`bernoulli`] run: a whole number of random numbers.
+const PART: usize = 16_384;
+
 /// `draws` set to 1 with probability `p`, each from `BITS` bits of a 64-bit random
-/// number, from its lowest bits up. (Written into a buffer of a fixed number of draws
-/// per random number, this loop runs at the generator's speed: dropout draws its masks
-/// for the whole batch before the batch's pieces go to the cores.)
-fn fill_bernoulli<const BITS: usize>(rng: &mut StdRng, draws: &mut [f32], p: f64) {
+/// number, from its lowest bits up, the numbers taken in the generator's order.
+///
+/// Dropout draws a mask for a whole batch before the batch's pieces go to the cores, so
+/// long runs are cut into parts drawn side by side: each part by a copy of the generator
+/// moved to where that part's numbers lie in its stream (a 64-bit number is two of
+/// ChaCha's 32-bit words). The draws are the ones a single loop would make.
+fn fill_bernoulli<const BITS: usize>(rng: &mut Generator, draws: &mut [f32], p: f64) {
     let threshold = (p * (1u64 << BITS) as f64).round() as u64;
     let mask = (1u64 << BITS) - 1;
-    for chunk in draws.chunks_mut(64 / BITS) {
-        let random: u64 = rng.random();
-        for (i, draw) in chunk.iter_mut().enumerate() {
-            *draw = if (random >> (BITS * i)) & mask < threshold {
-                1.0
-            } else {
-                0.0
-            };
+    let per_number = 64 / BITS;
+    let fill = |rng: &mut Generator, part: &mut [f32]| {
+        for chunk in part.chunks_mut(per_number) {
+            let random: u64 = rng.random();
+            for (i, draw) in chunk.iter_mut().enumerate() {
+                *draw = if (random >> (BITS * i)) & mask < threshold {
+                    1.0
+                } else {
+                    0.0
+                };
+            }
         }
+    };
+    if draws.len() <= PART {
+        return fill(rng, draws);
     }
+    let start = rng.get_word_pos();
+    let words_per_part = (2 * PART / per_number) as u128;
+    draws.par_chunks_mut(PART).enumerate().for_each(|(k, part)| {
+        let mut copy = rng.clone();
+        copy.set_word_pos(start + k as u128 * words_per_part);
+        fill(&mut copy, part);
+    });
+    rng.set_word_pos(start + 2 * draws.len().div_ceil(per_number) as u128);
 }
 
 /// The numbers `0..n` in a random order.
@@ -165,6 +190,53 @@ mod tests {
         assert_eq!(a, b);
         set_seed(8);
         assert_ne!(a.0, uniform(5, -1.0, 1.0));
+    }
+
+    /// One draw after another, as `bernoulli` would make them on one core.
+    fn one_loop(rng: &mut Generator, n: usize, p: f64) -> Vec<f32> {
+        let (bits, per_number) = if p.min(1.0 - p) * 65536.0 >= 500.0 {
+            (16, 4)
+        } else {
+            (32, 2)
+        };
+        let threshold = (p * (1u64 << bits) as f64).round() as u64;
+        let mut draws = Vec::new();
+        while draws.len() < n {
+            let random: u64 = rng.random();
+            for i in 0..per_number.min(n - draws.len()) {
+                let draw = (random >> (bits * i)) & ((1u64 << bits) - 1);
+                draws.push(if draw < threshold { 1.0 } else { 0.0 });
+            }
+        }
+        draws
+    }
+
+    #[test]
+    fn long_draws_made_side_by_side_are_those_of_one_loop() {
+        for p in [0.5, 0.8, 0.001] {
+            for n in [PART - 1, PART, PART + 1, 7 * PART + 3] {
+                // Also from a generator that stands between two 64-bit numbers.
+                for words_before in [0, 1, 5] {
+                    let mut reference = Generator::seed_from_u64(5);
+                    (0..words_before).for_each(|_| {
+                        reference.random::<u32>();
+                    });
+                    let generator = Arc::new(Mutex::new(reference.clone()));
+                    let ours = using(&generator, || (bernoulli(n, p), uniform(3, 0.0, 1.0)));
+                    let theirs = (
+                        one_loop(&mut reference, n, p),
+                        (0..3).map(|_| reference.random_range(0.0..1.0)).collect(),
+                    );
+                    assert_eq!(ours, theirs, "p {p}, {n} draws, {words_before} words before");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_generator_is_rands_standard_one() {
+        let (mut standard, mut ours) = (rand::rngs::StdRng::seed_from_u64(9), Generator::seed_from_u64(9));
+        assert!((0..1000).all(|_| standard.random::<u64>() == ours.random::<u64>()));
     }
 
     #[test]

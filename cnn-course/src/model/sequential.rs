@@ -14,10 +14,10 @@ use super::model_layer::ModelLayer;
 use super::summary::Summary;
 use crate::arrays::keras_shape;
 use crate::layers::{Layer, LayerSpec};
+use crate::rng::Generator;
 use crate::training::compile::Compiled;
 use crate::{bail, default_device, Error, Result};
 use candle_core::Device;
-use rand::rngs::StdRng;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -42,7 +42,7 @@ pub struct Sequential {
 }
 
 /// A model's random generator, and whether a seed had been set when it was made.
-type ModelGenerator = (Arc<Mutex<StdRng>>, bool);
+type ModelGenerator = (Arc<Mutex<Generator>>, bool);
 
 /// While alive, marks a model as training; see [`Sequential::start_training`].
 pub(crate) struct Training(Arc<AtomicBool>);
@@ -79,7 +79,7 @@ impl Sequential {
     }
 
     /// The model's random generator, seeded from the crate's on first use.
-    pub(crate) fn generator(&self) -> Arc<Mutex<StdRng>> {
+    pub(crate) fn generator(&self) -> Arc<Mutex<Generator>> {
         let mut slot = self.generator.lock().unwrap_or_else(|p| p.into_inner());
         slot.get_or_insert_with(|| (crate::rng::fork(), crate::rng::seed_was_set()))
             .0
