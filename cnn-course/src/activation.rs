@@ -12,7 +12,7 @@
 //! | softmax | `e^z_i / Σ_j e^z_j` | `y_i · (dy_i − Σ_j dy_j · y_j)` |
 //! | linear | `z` | `dy` |
 //!
-//! The array operations that compute them are [`crate::backend`]'s `bias_activation` and
+//! The array operations that compute them are the backend's (`src/backend/`) `bias_activation` and
 //! `activation_backward`.
 
 use crate::choice::choice_of;

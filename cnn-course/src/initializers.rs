@@ -6,7 +6,7 @@
 //! activations roughly equal from layer to layer. Values come from the crate's seeded
 //! generator ([`crate::set_seed`]), never from candle's.
 //!
-//! Before any weight is allocated, [`check_size`] makes sure it fits in memory: a layer
+//! Before any weight is allocated, `check_size` makes sure it fits in memory: a layer
 //! too large for the machine is refused with its size, instead of the allocation aborting
 //! the notebook's process (and losing every variable).
 

@@ -4,7 +4,8 @@
 //!   (skipped with `--offline`; without a connection the course uses its shipped data),
 //!   then open the course in JupyterLab;
 //! - `cargo xtask test`: set up what is missing, then run every test — the workspace's
-//!   `cargo test` and every notebook executed through the Jupyter kernel;
+//!   `cargo test`, the crate's documentation (no broken links) and every notebook
+//!   executed through the Jupyter kernel;
 //! - `cargo xtask bench-latency`: kernel start, first output and re-run times;
 //! - `cargo xtask notebooks`: rebuild the notebooks from `notebooks/src/`;
 //! - `cargo xtask setup`: only the set-up (evcxr_jupyter, JupyterLab, the kernel spec,
@@ -104,6 +105,12 @@ fn test(filter: &[String]) -> Result<(), String> {
         .current_dir(root())
         .env("CNN_COURSE_OFFLINE", "1")
         .args(["test", "--workspace", "--exclude", "notebook-tests"]))?;
+    // The crate's documentation, which learners read beside the notebooks: every link
+    // must lead somewhere.
+    run(Command::new(env!("CARGO"))
+        .current_dir(root())
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .args(["doc", "-p", "cnn-course", "--no-deps"]))?;
     // How the notebooks' printed text is judged.
     run(Command::new(env!("CARGO"))
         .current_dir(root())

@@ -1,7 +1,7 @@
 //! Datasets in the Keras layout: images `(samples, rows, cols, channels)` with values 0..1,
 //! labels as class numbers, and the class names.
 //!
-//! - [`mnist`], [`fashion_mnist`], [`cifar10`]: the standard datasets, from your own copy
+//! - [`mnist()`], [`fashion_mnist`], [`cifar10`]: the standard datasets, from your own copy
 //!   (`$CNN_COURSE_DATA`), the cache of verified downloads, or a download ([`locations`]);
 //! - [`clothing`] and [`digits`]: the course's offline datasets — real Fashion-MNIST /
 //!   MNIST when a local copy exists, otherwise the data the course ships in `data/`.

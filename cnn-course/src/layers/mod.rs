@@ -5,7 +5,7 @@
 //! shape coming out of the previous layer, the layer checks it, creates its weights and
 //! answers with its own output shape — nobody computes "576" by hand), and the maths of
 //! its forward and backward passes, written with the array operations of
-//! [`crate::backend`]. Its tests sit at the bottom: the forward pass against a plain loop,
+//! the backend (`src/backend/`). Its tests sit at the bottom: the forward pass against a plain loop,
 //! the backward pass against finite differences and against candle's automatic
 //! differentiation of the same function.
 //!

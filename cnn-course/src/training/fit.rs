@@ -1,7 +1,7 @@
 //! `fit`: the training loop.
 //!
 //! Each epoch shuffles the training samples and cuts them into batches. For every batch
-//! the engine ([`super::engine`]) runs the model forward, computes the loss, runs it back
+//! the engine (`src/training/engine.rs`) runs the model forward, computes the loss, runs it back
 //! to get every weight's gradient, and the optimizer moves the weights against their
 //! gradients. After the epoch, `fit` evaluates the validation data, prints one log line,
 //! records the [`History`] and runs the callbacks.
