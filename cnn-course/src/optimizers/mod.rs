@@ -28,6 +28,7 @@ pub use sgd::SGD;
 use crate::layers::Param;
 use crate::{bail, Result};
 use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// What a setting may be, by Keras' rules.
@@ -65,7 +66,7 @@ impl Allowed {
 }
 
 /// One optimization algorithm's update, for one weight.
-pub trait UpdateRule: Send {
+pub trait UpdateRule: Send + Sync {
     /// The Keras name, e.g. `rmsprop`.
     fn name(&self) -> &'static str;
 
@@ -189,8 +190,9 @@ impl Optimizer {
     /// weights each way per step.
     pub fn apply(&mut self, updates: &[(String, Param, Tensor)]) -> Result<bool> {
         let step = self.steps + 1;
-        let mut staged = Vec::with_capacity(updates.len());
-        for (name, param, grad) in updates {
+        // Each weight moves on its own (on the cores side by side); nothing is changed
+        // until every new value is known to be finite.
+        let stage = |(name, param, grad): &(String, Param, Tensor)| -> Result<Option<_>> {
             let old = param.get();
             let host = |t: &Tensor| -> Result<Vec<f32>> {
                 Ok(t.flatten_all()?
@@ -210,14 +212,18 @@ impl Optimizer {
             };
             self.rule.update(&mut w, &g, &mut state, step);
             if !w.iter().all(|v| v.is_finite()) {
-                return Ok(false);
+                return Ok(None);
             }
             let new = Tensor::from_vec(w, old.dims(), &Device::Cpu)?.to_device(old.device())?;
-            staged.push((name, param, new, state));
-        }
+            Ok(Some((name.clone(), param.clone(), new, state)))
+        };
+        let staged: Option<Vec<_>> = updates.par_iter().map(stage).collect::<Result<_>>()?;
+        let Some(staged) = staged else {
+            return Ok(false);
+        };
         for (name, param, new, state) in staged {
             param.set(new);
-            self.state.insert(name.clone(), state);
+            self.state.insert(name, state);
         }
         self.steps = step;
         Ok(true)

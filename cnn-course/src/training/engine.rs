@@ -337,24 +337,27 @@ impl<'m, B: Backend> Engine<'m, B> {
     /// Cut `ids` (rows of `data`, samples of `width` values) into pieces with their input.
     fn cut(&self, data: &B::Buf, width: usize, ids: &[usize]) -> Result<Vec<Piece<B>>> {
         let layers = self.layers.len();
-        pieces(ids.len(), self.piece_size(ids.len()))
-            .into_iter()
-            .map(|(first, n)| {
-                let mut outputs: Vec<Option<B::Buf>> = (0..=layers).map(|_| None).collect();
-                outputs[0] = Some(self.backend.gather_rows(data, width, &ids[first..first + n])?);
-                Ok(Piece {
-                    first,
-                    n,
-                    outputs,
-                    kept: (0..layers).map(|_| None).collect(),
-                    dy: None,
-                    grads: (0..layers).map(|_| Vec::new()).collect(),
-                    shares: vec![None; layers],
-                    loss: 0.0,
-                    correct: 0.0,
-                })
+        let piece = |(first, n): (usize, usize)| -> Result<Piece<B>> {
+            let mut outputs: Vec<Option<B::Buf>> = (0..=layers).map(|_| None).collect();
+            outputs[0] = Some(self.backend.gather_rows(data, width, &ids[first..first + n])?);
+            Ok(Piece {
+                first,
+                n,
+                outputs,
+                kept: (0..layers).map(|_| None).collect(),
+                dy: None,
+                grads: (0..layers).map(|_| Vec::new()).collect(),
+                shares: vec![None; layers],
+                loss: 0.0,
+                correct: 0.0,
             })
-            .collect()
+        };
+        // Each piece copies its own samples, on its own core when the batch is worth it.
+        let spans = pieces(ids.len(), self.piece_size(ids.len()));
+        match self.parallel && ids.len() * self.work_per_sample >= WORTH_THREADS {
+            true => spans.into_par_iter().map(piece).collect(),
+            false => spans.into_iter().map(piece).collect(),
+        }
     }
 
     /// One training step on samples `ids` of `data` (rows of `width` values) with their
@@ -437,32 +440,50 @@ impl<'m, B: Backend> Engine<'m, B> {
     }
 
     /// The pieces' weight gradients added in piece order, as tensors of the weights' shapes.
-    fn sum_gradients(&self, pieces: Vec<Piece<B>>) -> Result<Vec<(String, Weight, Tensor)>> {
-        let mut per_layer: Vec<Vec<Option<B::Buf>>> = self.layers.iter().map(|_| Vec::new()).collect();
+    fn sum_gradients(&self, pieces: Vec<Piece<B>>) -> Result<Vec<(String, Weight, Tensor)>>
+    where
+        B::Buf: Send,
+    {
+        // Per layer, every piece's gradients; the layers are summed side by side.
+        let mut per_layer: Vec<Vec<Vec<B::Buf>>> = self.layers.iter().map(|_| Vec::new()).collect();
         for piece in pieces {
             for (l, grads) in piece.grads.into_iter().enumerate() {
-                if per_layer[l].is_empty() {
-                    per_layer[l] = grads.into_iter().map(Some).collect();
-                    continue;
-                }
-                for (sum, more) in per_layer[l].iter_mut().zip(grads) {
-                    if let Some(total) = sum.take() {
-                        *sum = Some(self.backend.add(total, &more)?);
+                per_layer[l].push(grads);
+            }
+        }
+        let sum_layer = |(layer, per_piece): (&ModelLayer, Vec<Vec<B::Buf>>)| -> Result<Vec<_>> {
+            let mut sums: Vec<B::Buf> = Vec::new();
+            for grads in per_piece {
+                match sums.is_empty() {
+                    true => sums = grads,
+                    false => {
+                        sums = sums
+                            .into_iter()
+                            .zip(&grads)
+                            .map(|(total, more)| self.backend.add(total, more))
+                            .collect::<Result<_>>()?
                     }
                 }
             }
-        }
-        let mut named = Vec::new();
-        for (layer, sums) in self.layers.iter().zip(per_layer) {
             let trainable = layer.layer.weights().into_iter().filter(|w| w.trainable);
-            for (weight, sum) in trainable.zip(sums) {
-                if let Some(sum) = sum {
+            trainable
+                .zip(sums)
+                .map(|(weight, sum)| {
                     let tensor = self.backend.to_tensor(&sum, &weight.param.dims())?;
-                    named.push((format!("{}/{}", layer.name, weight.name), weight, tensor));
-                }
-            }
-        }
-        Ok(named)
+                    Ok((format!("{}/{}", layer.name, weight.name), weight, tensor))
+                })
+                .collect()
+        };
+        let layers = self.layers.iter().zip(per_layer);
+        let named: Vec<Vec<_>> = match self.parallel {
+            true => layers
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(sum_layer)
+                .collect::<Result<_>>()?,
+            false => layers.map(sum_layer).collect::<Result<_>>()?,
+        };
+        Ok(named.into_iter().flatten().collect())
     }
 
     /// Inference on samples `ids` of `data`: the last layer's output (`head`: its scores,
