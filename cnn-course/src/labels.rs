@@ -71,6 +71,16 @@ where
         );
     }
     let classes: Vec<Option<usize>> = classes.into_iter().map(|c| c.class()).collect();
+    let bytes = classes.len().checked_mul(num_classes).and_then(|v| v.checked_mul(4));
+    let (place, available) = crate::device::available_memory(&candle_core::Device::Cpu);
+    if bytes.is_none_or(|b| b as u64 > available) {
+        bail!(Setting,
+            "to_categorical: {} labels × {} classes is more one-hot values than {place} can hold ({:.1} GB available); hint: num_classes is the number of categories, e.g. 10 for digits",
+            crate::model::summary::thousands(classes.len()),
+            crate::model::summary::thousands(num_classes),
+            available as f64 / 1e9
+        );
+    }
     let mut encoded = Array2::zeros((classes.len(), num_classes));
     for (row, class) in classes.into_iter().enumerate() {
         match class {

@@ -143,6 +143,26 @@ fn class_numbers_with_the_categorical_loss() {
 }
 
 #[test]
+fn label_rows_that_are_not_one_hot() {
+    // A row of zeros would give a loss of 0 whatever the model says; two 1s count twice.
+    let mut model = compiled();
+    let (x, y, _) = blobs(4, 1);
+    for (row, value, sum) in [(2, 0.0, "0"), (1, 1.0, "2")] {
+        let mut bad = y.clone();
+        bad.row_mut(row).fill(0.0);
+        bad[[row, 0]] = value;
+        bad[[row, 1]] = value;
+        assert_eq!(
+            message(model.evaluate(&x, &bad)),
+            format!("evaluate: row {row} of the labels adds up to {sum}, not 1: categorical_crossentropy needs one 1 per row (or probabilities that add up to 1); hint: make the labels with to_categorical(...)")
+        );
+    }
+    // Soft labels (label smoothing) that add up to 1 are fine.
+    let soft = y.mapv(|v| v * 0.9 + 0.1 / 3.0);
+    assert!(model.evaluate(&x, &soft).is_ok());
+}
+
+#[test]
 fn sparse_labels_out_of_range() {
     let mut model = small_cnn().unwrap();
     model

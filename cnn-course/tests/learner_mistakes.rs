@@ -532,6 +532,22 @@ fn zero_classes_is_a_setting_not_a_range() {
 }
 
 #[test]
+fn a_number_of_classes_too_large_for_memory_is_refused_before_allocating() {
+    // Swapping the arguments' meaning (samples for classes) must not abort the kernel.
+    let err = message(to_categorical([0u8, 1], usize::MAX));
+    assert!(
+        err.starts_with("to_categorical: 2 labels × 18,446,744,073,709,551,615 classes is more one-hot values than this machine can hold (")
+            && err.ends_with("GB available); hint: num_classes is the number of categories, e.g. 10 for digits"),
+        "{err}"
+    );
+    let err = message(to_categorical(vec![0u32; 1_000_000], 1_000_000_000));
+    assert!(
+        err.starts_with("to_categorical: 1,000,000 labels × 1,000,000,000 classes"),
+        "{err}"
+    );
+}
+
+#[test]
 fn errors_say_what_kind_of_mistake_they_are() -> Result<()> {
     let mut model = flat_model(3, "softmax")?;
     assert!(matches!(model.add(Conv2D::new(4, 3)), Err(Error::Shape(_))));

@@ -154,6 +154,15 @@ pub(crate) fn labels_to_targets(
                     "{what}: one-hot labels are 0s and 1s, found {bad}; hint: make them with to_categorical(...)"
                 );
             }
+            // A row of zeros would give a loss of 0 whatever the model says.
+            let rows = values
+                .chunks(classes.max(1))
+                .map(|row| row.iter().map(|&v| v as f64).sum::<f64>());
+            if let Some((row, sum)) = rows.enumerate().find(|(_, sum)| (sum - 1.0).abs() > 1e-3) {
+                bail!(Data,
+                    "{what}: row {row} of the labels adds up to {sum}, not 1: categorical_crossentropy needs one 1 per row (or probabilities that add up to 1); hint: make the labels with to_categorical(...)"
+                );
+            }
             Ok(y)
         }
         Loss::SparseCategoricalCrossentropy => {
