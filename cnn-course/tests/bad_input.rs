@@ -145,7 +145,7 @@ fn class_numbers_with_the_categorical_loss() {
 #[test]
 fn label_rows_that_are_not_one_hot() {
     // A row of zeros would give a loss of 0 whatever the model says; two 1s count twice.
-    let mut model = compiled();
+    let model = compiled();
     let (x, y, _) = blobs(4, 1);
     for (row, value, sum) in [(2, 0.0, "0"), (1, 1.0, "2")] {
         let mut bad = y.clone();
