@@ -61,3 +61,14 @@ pub(crate) fn available_memory(device: &Device) -> (String, u64) {
         .unwrap_or(16_000_000_000);
     ("this machine".to_string(), available)
 }
+
+/// `None` when `count` `f32` values (`None`: too many to count) fit in this machine's
+/// memory; otherwise how much it has, for the error message ("24.3 GB available").
+pub(crate) fn too_many_for_host(count: Option<usize>) -> Option<String> {
+    let (_, available) = available_memory(&Device::Cpu);
+    let bytes = count.and_then(|c| c.checked_mul(4));
+    match bytes.is_some_and(|b| b as u64 <= available) {
+        true => None,
+        false => Some(format!("{:.1} GB available", available as f64 / 1e9)),
+    }
+}

@@ -12,6 +12,7 @@
 //! photo.slice_mut(s![10..60, 10..60, ..]).assign(&array![0.0, 1.0, 0.0]); // a green square
 //! ```
 
+use crate::device::too_many_for_host;
 use crate::{bail, Error, Result};
 use image::{DynamicImage, GrayImage, RgbImage};
 use ndarray::{Array2, Array3, ArrayBase, Data, Dimension, IxDyn};
@@ -112,12 +113,17 @@ pub fn example_digit() -> Result<Array2<f32>> {
 /// A greyscale picture resized to `rows × cols`, smoothly (each new pixel blends the old
 /// ones it covers), as a photo viewer makes a thumbnail.
 pub fn resize(picture: &Array2<f32>, rows: usize, cols: usize) -> Result<Array2<f32>> {
+    if let Some(available) = too_many_for_host(rows.checked_mul(cols)) {
+        bail!(Shape,
+            "resize: {rows}×{cols} pixels is more than this machine can hold ({available}); hint: the network's input size, e.g. 28×28, is what to resize to"
+        );
+    }
     let (h, w) = picture.dim();
     let size = |n: usize| u32::try_from(n).ok().filter(|&n| n > 0);
     let (Some(w), Some(h), Some(to_w), Some(to_h)) = (size(w), size(h), size(cols), size(rows)) else {
         bail!(
             Shape,
-            "resize: from {h}×{w} to {rows}×{cols}; hint: both sizes need at least one pixel"
+            "resize: from {h}×{w} to {rows}×{cols}; hint: every size needs from 1 to 4,294,967,295 pixels"
         );
     };
     let pixels: Vec<f32> = picture.iter().copied().collect();

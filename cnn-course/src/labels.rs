@@ -4,6 +4,8 @@
 //! One-hot encoding turns a label into a row with a single 1 in its category's column:
 //! with categories `["t-shirt", "dress", "shoe"]`, `"dress"` becomes `[0, 1, 0]`.
 
+use crate::device::too_many_for_host;
+use crate::model::summary::thousands;
 use crate::{bail, Result};
 use ndarray::{Array1, Array2, ArrayBase, Data, Ix2};
 
@@ -71,14 +73,11 @@ where
         );
     }
     let classes: Vec<Option<usize>> = classes.into_iter().map(|c| c.class()).collect();
-    let bytes = classes.len().checked_mul(num_classes).and_then(|v| v.checked_mul(4));
-    let (place, available) = crate::device::available_memory(&candle_core::Device::Cpu);
-    if bytes.is_none_or(|b| b as u64 > available) {
+    if let Some(available) = too_many_for_host(classes.len().checked_mul(num_classes)) {
         bail!(Setting,
-            "to_categorical: {} labels × {} classes is more one-hot values than {place} can hold ({:.1} GB available); hint: num_classes is the number of categories, e.g. 10 for digits",
-            crate::model::summary::thousands(classes.len()),
-            crate::model::summary::thousands(num_classes),
-            available as f64 / 1e9
+            "to_categorical: {} labels × {} classes is more one-hot values than this machine can hold ({available}); hint: num_classes is the number of categories, e.g. 10 for digits",
+            thousands(classes.len()),
+            thousands(num_classes)
         );
     }
     let mut encoded = Array2::zeros((classes.len(), num_classes));

@@ -548,6 +548,22 @@ fn a_number_of_classes_too_large_for_memory_is_refused_before_allocating() {
 }
 
 #[test]
+fn resizing_to_more_pixels_than_memory_holds_is_refused() -> Result<()> {
+    let picture = cnn_course::images::example_digit()?;
+    for (rows, cols) in [(usize::MAX, 2), (5_000_000_000, 28), (1_000_000, 1_000_000)] {
+        let err = message(cnn_course::images::resize(&picture, rows, cols));
+        assert!(
+            err.starts_with(&format!(
+                "resize: {rows}×{cols} pixels is more than this machine can hold ("
+            )) && err.ends_with("GB available); hint: the network's input size, e.g. 28×28, is what to resize to"),
+            "{err}"
+        );
+    }
+    assert_eq!(cnn_course::images::resize(&picture, 28, 28)?.dim(), (28, 28));
+    Ok(())
+}
+
+#[test]
 fn errors_say_what_kind_of_mistake_they_are() -> Result<()> {
     let mut model = flat_model(3, "softmax")?;
     assert!(matches!(model.add(Conv2D::new(4, 3)), Err(Error::Shape(_))));
