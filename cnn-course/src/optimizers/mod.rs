@@ -31,6 +31,13 @@ use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
+/// Weight values per step below which the weights move one after the other on the calling
+/// thread: waking the other threads costs tens of microseconds, about as long as an Adam
+/// step over this many values. (A dense 784-10-10-3 model, 8,000 values, whose weights
+/// were moved, gradients summed and samples copied side by side at every step, trained at
+/// 41,000 samples/s instead of 92,000 on two cores.)
+pub(crate) const VALUES_WORTH_THREADS: usize = 32_768;
+
 /// What a setting may be, by Keras' rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Allowed {
@@ -190,8 +197,8 @@ impl Optimizer {
     /// weights each way per step.
     pub fn apply(&mut self, updates: &[(String, Param, Tensor)]) -> Result<bool> {
         let step = self.steps + 1;
-        // Each weight moves on its own (on the cores side by side); nothing is changed
-        // until every new value is known to be finite.
+        // Each weight moves on its own (on the cores side by side, when there are enough
+        // values); nothing is changed until every new value is known to be finite.
         let stage = |(name, param, grad): &(String, Param, Tensor)| -> Result<Option<_>> {
             let old = param.get();
             let host = |t: &Tensor| -> Result<Vec<f32>> {
@@ -217,7 +224,11 @@ impl Optimizer {
             let new = Tensor::from_vec(w, old.dims(), &Device::Cpu)?.to_device(old.device())?;
             Ok(Some((name.clone(), param.clone(), new, state)))
         };
-        let staged: Option<Vec<_>> = updates.par_iter().map(stage).collect::<Result<_>>()?;
+        let values: usize = updates.iter().map(|(_, _, grad)| grad.elem_count()).sum();
+        let staged: Option<Vec<_>> = match values >= VALUES_WORTH_THREADS {
+            true => updates.par_iter().map(stage).collect::<Result<_>>()?,
+            false => updates.iter().map(stage).collect::<Result<_>>()?,
+        };
         let Some(staged) = staged else {
             return Ok(false);
         };
