@@ -68,6 +68,8 @@ pub(crate) struct Engine<'m, B: Backend> {
     /// Whether each layer's backward pass runs at all (some layer at or before it trains).
     backward: Vec<bool>,
     work_per_sample: usize,
+    /// Values of the weight gradients a step produces (the trained layers' trainable weights).
+    gradient_values: usize,
     /// Run the pieces on the CPU's cores (the host backend).
     parallel: bool,
 }
@@ -134,10 +136,17 @@ impl<'m, B: Backend> Engine<'m, B> {
     pub(crate) fn new(backend: B, layers: &'m [ModelLayer], parallel: bool) -> Self {
         let mut trained_before = false;
         let (mut modes, mut needs, mut backward) = (Vec::new(), Vec::new(), Vec::new());
+        let mut gradient_values = 0;
         for layer in layers {
-            let has_trainable = layer.layer.weights().iter().any(|w| w.trainable);
+            let trainable: Vec<usize> = (layer.layer.weights().iter())
+                .filter(|w| w.trainable)
+                .map(|w| w.param.dims().iter().product())
+                .collect();
             modes.push(layer.trainable || !layer.layer.inference_when_frozen());
-            let trains = has_trainable && layer.trainable;
+            let trains = !trainable.is_empty() && layer.trainable;
+            if trains {
+                gradient_values += trainable.iter().sum::<usize>();
+            }
             needs.push(Needs {
                 input: trained_before,
                 weights: trains,
@@ -153,6 +162,7 @@ impl<'m, B: Backend> Engine<'m, B> {
             needs,
             backward,
             work_per_sample,
+            gradient_values,
             parallel,
         }
     }
@@ -175,16 +185,6 @@ impl<'m, B: Backend> Engine<'m, B> {
             .collect()
     }
 
-    /// Whether a batch of `samples` is worth handing to other threads.
-    fn worth_threads(&self, samples: usize) -> bool {
-        self.parallel && samples * self.work_per_sample >= WORTH_THREADS
-    }
-
-    /// Whether `pieces` run side by side: [`Self::worth_threads`] for their batch.
-    fn side_by_side(&self, pieces: &[Piece<B>]) -> bool {
-        self.worth_threads(pieces.iter().map(|p| p.n).sum())
-    }
-
     fn piece_size(&self, batch: usize) -> usize {
         if self.parallel {
             PIECE
@@ -202,7 +202,8 @@ impl<'m, B: Backend> Engine<'m, B> {
     where
         B::Buf: Send,
     {
-        if self.side_by_side(pieces) {
+        let batch: usize = pieces.iter().map(|p| p.n).sum();
+        if self.parallel && batch * self.work_per_sample >= WORTH_THREADS {
             pieces.par_iter_mut().try_for_each(work)
         } else {
             pieces.iter_mut().try_for_each(work)
@@ -456,12 +457,8 @@ impl<'m, B: Backend> Engine<'m, B> {
         // are enough values to add (an addition is about a quarter of an optimizer's update
         // of a value: Conv(15,2)-Conv(5,2) at batch 32, 42,000 additions, trained 5 % slower
         // with its layers summed side by side).
-        let values: usize = (self.layers.iter())
-            .flat_map(|l| l.layer.weights())
-            .filter(|w| w.trainable)
-            .map(|w| w.param.dims().iter().product::<usize>())
-            .sum();
-        let side_by_side = self.parallel && values * pieces.len() >= 4 * crate::optimizers::VALUES_WORTH_THREADS;
+        let additions = self.gradient_values * pieces.len();
+        let side_by_side = self.parallel && additions >= 4 * crate::optimizers::VALUES_WORTH_THREADS;
         let mut per_layer: Vec<Vec<Vec<B::Buf>>> = self.layers.iter().map(|_| Vec::new()).collect();
         for piece in pieces {
             for (l, grads) in piece.grads.into_iter().enumerate() {
