@@ -101,9 +101,14 @@ fn test(filter: &[String]) -> Result<(), String> {
     let env = setup::setup()?;
     // The crate, the data generator and xtask.
     // Tests stay offline: no loader tries a download.
+    // Each doctest is linked in the temporary folder, which may be a small in-memory
+    // file system: they are linked beside the build instead.
+    let scratch = root().join("target/tmp/tests");
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
     run(Command::new(env!("CARGO"))
         .current_dir(root())
         .env("CNN_COURSE_OFFLINE", "1")
+        .env("TMPDIR", &scratch)
         .args(["test", "--workspace", "--exclude", "notebook-tests"]))?;
     // The crate's documentation, which learners read beside the notebooks: every link
     // must lead somewhere.
