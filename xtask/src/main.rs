@@ -97,7 +97,35 @@ fn lab(options: &[String]) -> Result<(), String> {
     run(env.apply(&mut command))
 }
 
+/// Space a test run takes from a fresh clone: the build folder (about 2.3 GB: the test
+/// binaries, the notebooks' kernel builds) and the Python environment (0.25 GB).
+const TEST_RUN_BYTES: u64 = 3_000_000_000;
+
+/// Say so before a long build when the disk cannot hold it: out of space, the linker
+/// dies with a bus error that names no cause.
+fn warn_if_little_space() {
+    let Ok(out) = Command::new("df").arg("-Pk").arg(root()).output() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let free_kb = text
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().nth(3)?.parse::<u64>().ok());
+    if let Some(free) = free_kb.map(|kb| kb.saturating_mul(1024)) {
+        if free < TEST_RUN_BYTES {
+            println!(
+                "xtask: warning: {:.1} GB free under {}, and a test run from a fresh clone writes about {:.1} GB; a build that runs out of space fails with a linker 'Bus error' — free some space (cargo clean in other projects) first",
+                free as f64 / 1e9,
+                root().display(),
+                TEST_RUN_BYTES as f64 / 1e9
+            );
+        }
+    }
+}
+
 fn test(filter: &[String]) -> Result<(), String> {
+    warn_if_little_space();
     let env = setup::setup()?;
     // The crate, the data generator and xtask.
     // Tests stay offline: no loader tries a download.
