@@ -138,14 +138,13 @@ impl<'m, B: Backend> Engine<'m, B> {
         let (mut modes, mut needs, mut backward) = (Vec::new(), Vec::new(), Vec::new());
         let mut gradient_values = 0;
         for layer in layers {
-            let trainable: Vec<usize> = (layer.layer.weights().iter())
-                .filter(|w| w.trainable)
-                .map(|w| w.param.dims().iter().product())
-                .collect();
+            let weights = layer.layer.weights();
+            let has_trainable = weights.iter().any(|w| w.trainable);
             modes.push(layer.trainable || !layer.layer.inference_when_frozen());
-            let trains = !trainable.is_empty() && layer.trainable;
+            let trains = has_trainable && layer.trainable;
             if trains {
-                gradient_values += trainable.iter().sum::<usize>();
+                let values = weights.iter().filter(|w| w.trainable).map(|w| w.param.elem_count());
+                gradient_values += values.sum::<usize>();
             }
             needs.push(Needs {
                 input: trained_before,
