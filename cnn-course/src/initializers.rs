@@ -29,7 +29,7 @@ pub fn constant(shape: &[usize], value: f32, device: &Device) -> Result<Tensor> 
 
 /// Training keeps about this many copies of every weight: the values, their gradient,
 /// and up to two optimizer averages (Adam's `m` and `v`).
-const COPIES_IN_TRAINING: u64 = 4;
+const COPIES_IN_TRAINING: u128 = 4;
 
 /// The number of values of a weight of `shape` in layer `name`; an error when they are
 /// too many to count or to train in the memory of `device` (the GPU's, or the machine's).
@@ -41,9 +41,10 @@ pub(crate) fn check_size(name: &str, shape: &[usize], device: &Device) -> Result
             dims.join(", ")
         );
     };
-    let needed = count as u64 * 4 * COPIES_IN_TRAINING;
+    // In u128: 16 bytes for each of up to usize::MAX values must not wrap around.
+    let needed = count as u128 * 4 * COPIES_IN_TRAINING;
     let (place, available) = crate::device::available_memory(device);
-    if needed > available {
+    if needed > available as u128 {
         bail!(Shape,
             "{name}: a weight of shape ({}) has {} values; training it needs about {:.1} GB (weights, gradients and optimizer state), and {place} has {:.1} GB available; hint: shrink the input first, with pooling or strides, or use fewer units",
             dims.join(", "),
@@ -84,6 +85,14 @@ mod tests {
             "{err}"
         );
         assert!(err.ends_with("hint: shrink the input first, with pooling or strides, or use fewer units"));
+        // Countable, but 16 bytes each overflow: still refused.
+        let err = check_size("dense", &[1 << 62, 1], &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("has 4,611,686,018,427,387,904 values; training it needs about 73786976294.8 GB"),
+            "{err}"
+        );
         assert_eq!(
             check_size("dense", &[usize::MAX, 2], &Device::Cpu).unwrap_err().to_string(),
             format!("dense: a weight of shape ({}, 2) has too many values to count; hint: shrink the input first, with pooling or strides, or use fewer units", thousands(usize::MAX))
