@@ -16,8 +16,13 @@
 //! to find the input pixels under each window.
 
 use crate::choice::choice_of;
+use crate::device::available_memory;
+use crate::model::summary::thousands;
+use crate::training::engine::PIECE as GATHERED_IMAGES;
 use crate::{bail, Error, Result};
+use candle_core::Device;
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 
 /// How a convolution or pooling window treats the border, as in Keras.
@@ -179,6 +184,61 @@ impl Geometry {
         let r = (out_row * self.stride_rows + kr * self.dilation).checked_sub(self.pad_top)?;
         let c = (out_col * self.stride_cols + kc * self.dilation).checked_sub(self.pad_left)?;
         (r < self.in_rows && c < self.in_cols).then_some(r * self.in_cols + c)
+    }
+
+    /// The window positions `(kr range, kc range)` of output pixel `(out_row, out_col)`
+    /// that lie over the input, not over padding: pooling reads only these, so a window
+    /// much larger than its input costs no more than the input.
+    pub fn inside(&self, out_row: usize, out_col: usize) -> (Range<usize>, Range<usize>) {
+        // Along one axis, position k reads input pixel `start + k·dilation − pad`, which
+        // must lie in 0..input.
+        let axis = |start: usize, pad: usize, input: usize, kernel: usize| {
+            let first = pad.saturating_sub(start).div_ceil(self.dilation);
+            let end = (pad + input).saturating_sub(start).div_ceil(self.dilation);
+            first.min(kernel)..end.min(kernel)
+        };
+        (
+            axis(out_row * self.stride_rows, self.pad_top, self.in_rows, self.kernel_rows),
+            axis(
+                out_col * self.stride_cols,
+                self.pad_left,
+                self.in_cols,
+                self.kernel_cols,
+            ),
+        )
+    }
+
+    /// An error when gathering the windows of [`GATHERED_IMAGES`] images (every window's
+    /// values side by side, as convolution's im2col and the GPU's pooling do) would not fit
+    /// in `device`'s memory: a window far larger than its input with `same` padding, or an
+    /// input of millions of pixels. Checked when layer `name` is built, so that training
+    /// fails with this message rather than the allocation aborting the notebook.
+    pub(crate) fn check_memory(&self, name: &str, device: &Device) -> Result<()> {
+        let per_image = [
+            self.out_rows,
+            self.out_cols,
+            self.kernel_rows,
+            self.kernel_cols,
+            self.channels,
+        ]
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        let bytes = per_image.and_then(|v| v.checked_mul(GATHERED_IMAGES * 4));
+        let (place, available) = available_memory(device);
+        if bytes.is_some_and(|b| b as u64 <= available) {
+            return Ok(());
+        }
+        let values = per_image.map_or("too many".to_string(), thousands);
+        bail!(Shape,
+            "{name}: its {}×{} windows over a {}×{}×{} input read {values} values per image, about {:.1} GB for the {GATHERED_IMAGES} images a core works on at once, and {place} has {:.1} GB available; hint: use a smaller window (one larger than its input reads mostly padding) or a smaller input",
+            self.kernel_rows,
+            self.kernel_cols,
+            self.in_rows,
+            self.in_cols,
+            self.channels,
+            bytes.map_or(f64::INFINITY, |b| b as f64 / 1e9),
+            available as f64 / 1e9
+        );
     }
 
     /// For every output pixel and window position, in that order, the input pixel it

@@ -175,6 +175,77 @@ fn a_layer_too_large_for_memory_is_refused_when_added() -> Result<()> {
 }
 
 #[test]
+fn windows_far_larger_than_their_input_are_refused_when_added() -> Result<()> {
+    // With `same` padding any window size is allowed, and gathering a window's values for
+    // every output pixel (convolution's im2col, the GPU's pooling) grows with the window:
+    // 100×100 outputs × 5,000×5,000 positions is 8,000 GB for 8 images.
+    let mut model = Sequential::new();
+    let conv = Conv2D::new(1, 5000).padding("same").input_shape((100, 100, 1));
+    let err = message(model.add(conv));
+    assert!(
+        err.starts_with("conv2d: its 5000×5000 windows over a 100×100×1 input read 250,000,000,000 values per image, about 8000.0 GB for the 8 images a core works on at once, and "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(" GB available; hint: use a smaller window (one larger than its input reads mostly padding) or a smaller input"),
+        "{err}"
+    );
+    let pool = MaxPool2D::new(1 << 40).padding("same").input_shape((8, 8, 1));
+    let err = message(model.add(pool));
+    assert!(err.starts_with("max_pool2d: its 1099511627776×1099511627776 windows over a 8×8×1 input read too many values per image, about inf GB"), "{err}");
+    assert!(model.layers().is_empty(), "the model is unchanged");
+    // A pool larger than its small input, as deep in a network, still works and is quick:
+    // the CPU reads only the pixels under each window.
+    model.add(AvgPool2D::new(500).padding("same").input_shape((4, 4, 1)))?;
+    model.add(Flatten::new())?;
+    model.compile("sgd", "mse", &[] as &[&str])?;
+    let x = Array4::from_shape_fn((2, 4, 4, 1), |(n, r, c, _)| (n * 16 + r * 4 + c) as f32);
+    let mean = model.predict(&x)?;
+    assert_eq!(mean.shape(), &[2, 1]);
+    assert_eq!(
+        (mean[[0, 0]], mean[[1, 0]]),
+        (7.5, 23.5),
+        "the mean of each image's 16 pixels"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_step_whose_feature_maps_do_not_fit_in_memory_is_refused_before_it_starts() -> Result<()> {
+    // 16,384 filters of 1×1: few weights, but 268 MB of feature maps per 64×64 image,
+    // 1.1 TB for 4,096 images. The allocation would abort the notebook's process.
+    let mut model = Sequential::new();
+    model.add(Conv2D::new(1 << 14, 1).input_shape((64, 64, 1)))?;
+    model.add(Conv2D::new(1, 1))?;
+    model.add(Flatten::new())?;
+    model.add(Dense::new(1))?;
+    model.compile("sgd", "mse", &[] as &[&str])?;
+    let (x, y) = (Array4::<f32>::zeros((4096, 64, 64, 1)), Array2::<f32>::zeros((4096, 1)));
+    let err = message(model.layer_outputs(&x));
+    assert!(
+        err.starts_with("layer_outputs: the feature maps of 4096 samples need about 1099.6 GB, and "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(" GB available; hint: pass fewer samples at a time, e.g. x.slice(s![..10, .., .., ..])"),
+        "{err}"
+    );
+    let weights_before = model.get_layer("dense")?.get_weights()?;
+    let err = message(model.fit(&x, &y, Fit::new().batch_size(4096).verbose(0)));
+    assert!(
+        err.starts_with("fit: a training step over a batch of 4096 needs about 3299.0 GB (3298.9 GB of feature maps, 0.1 GB of weight gradients and optimizer state), and "),
+        "{err}"
+    );
+    assert!(err.ends_with(" GB available; hint: use a smaller batch_size, or a smaller model (pooling shrinks the feature maps and the Dense layer after Flatten)"), "{err}");
+    assert_eq!(
+        model.get_layer("dense")?.get_weights()?,
+        weights_before,
+        "nothing was trained"
+    );
+    Ok(())
+}
+
+#[test]
 fn optimizer_settings_follow_keras_rules() -> Result<()> {
     let mut model = flat_model(3, "softmax")?;
     let loss = "categorical_crossentropy";

@@ -84,6 +84,10 @@ impl Backend for OnDevice {
     type Buf = Tensor;
     type Index = Tensor;
 
+    fn device(&self) -> Device {
+        self.device.clone()
+    }
+
     fn load(&self, t: &Tensor) -> Result<Tensor> {
         Ok(t.to_device(&self.device)?.to_dtype(DType::F32)?.flatten_all()?)
     }

@@ -75,6 +75,10 @@ impl Backend for Host {
     type Buf = Pooled<f32>;
     type Index = Pooled<u32>;
 
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+
     fn load(&self, t: &Tensor) -> Result<Self::Buf> {
         Ok(self.wrap(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?))
     }

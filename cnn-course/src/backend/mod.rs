@@ -30,7 +30,7 @@ pub(crate) use simd::vectorized;
 
 use crate::padding::Geometry;
 use crate::{Activation, Result};
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
 /// The array operations layers are made of. See the module documentation.
 pub(crate) trait Backend: Sync {
@@ -39,6 +39,8 @@ pub(crate) trait Backend: Sync {
     /// A flat buffer of indices (max pooling's winners).
     type Index: Send + Sync;
 
+    /// The device the buffers live on (whose memory a step must fit in).
+    fn device(&self) -> Device;
     /// A tensor's values (a weight, a dataset) on the backend, flattened in row-major order.
     fn load(&self, t: &Tensor) -> Result<Self::Buf>;
     /// Values from the host's memory.

@@ -37,8 +37,9 @@ fn pool_sample(g: &Geometry, x: &[f32], y: &mut [f32], winners: &mut [u32]) {
     for (pixel, (best, won)) in y.chunks_mut(c).zip(winners.chunks_mut(c)).enumerate() {
         let (orow, ocol) = (pixel / g.out_cols, pixel % g.out_cols);
         let mut first = true;
-        for kr in 0..g.kernel_rows {
-            for kc in 0..g.kernel_cols {
+        let (rows, cols) = g.inside(orow, ocol);
+        for kr in rows {
+            for kc in cols.clone() {
                 let Some(at) = g.input_pixel(orow, ocol, kr, kc) else {
                     continue;
                 };
@@ -81,8 +82,9 @@ fn windows_of(g: &Geometry) -> Vec<(Vec<usize>, f32)> {
     (0..g.out_pixels())
         .map(|pixel| {
             let (orow, ocol) = (pixel / g.out_cols, pixel % g.out_cols);
-            let inside: Vec<usize> = (0..g.kernel_rows)
-                .flat_map(|kr| (0..g.kernel_cols).map(move |kc| (kr, kc)))
+            let (rows, cols) = g.inside(orow, ocol);
+            let inside: Vec<usize> = rows
+                .flat_map(|kr| cols.clone().map(move |kc| (kr, kc)))
                 .filter_map(|(kr, kc)| g.input_pixel(orow, ocol, kr, kc))
                 .collect();
             let share = 1.0 / inside.len().max(1) as f32;

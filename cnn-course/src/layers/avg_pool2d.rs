@@ -57,8 +57,8 @@ impl Layer for AvgPool2D {
         "avg_pool2d"
     }
 
-    fn build(&mut self, name: &str, input_shape: &[usize], _device: &Device) -> Result<Vec<usize>> {
-        self.window.build(name, "AvgPool2D", input_shape)
+    fn build(&mut self, name: &str, input_shape: &[usize], device: &Device) -> Result<Vec<usize>> {
+        self.window.build(name, "AvgPool2D", input_shape, device)
     }
 
     fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {

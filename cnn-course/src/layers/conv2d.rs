@@ -166,14 +166,6 @@ impl Layer for Conv2D {
                 d.rows
             );
         };
-        let kernel_shape = [k.rows, k.cols, in_channels, self.filters];
-        check_size(name, &kernel_shape, device)?;
-        let (fan_in, fan_out) = (k.rows * k.cols * in_channels, k.rows * k.cols * self.filters);
-        let kernel = Param::new(glorot_uniform(&kernel_shape, fan_in, fan_out, device)?);
-        let bias = match self.use_bias {
-            true => Some(Param::new(constant(&[self.filters], 0.0, device)?)),
-            false => None,
-        };
         let geometry = Geometry::new(
             (in_rows, in_cols, in_channels),
             (k.rows, k.cols),
@@ -182,6 +174,15 @@ impl Layer for Conv2D {
             &rows,
             &cols,
         );
+        let kernel_shape = [k.rows, k.cols, in_channels, self.filters];
+        check_size(name, &kernel_shape, device)?;
+        geometry.check_memory(name, device)?;
+        let (fan_in, fan_out) = (k.rows * k.cols * in_channels, k.rows * k.cols * self.filters);
+        let kernel = Param::new(glorot_uniform(&kernel_shape, fan_in, fan_out, device)?);
+        let bias = match self.use_bias {
+            true => Some(Param::new(constant(&[self.filters], 0.0, device)?)),
+            false => None,
+        };
         self.built = Some(Built {
             kernel,
             bias,
@@ -205,7 +206,7 @@ impl Layer for Conv2D {
     fn work_per_sample(&self) -> usize {
         self.built
             .as_ref()
-            .map(|b| b.geometry.out_pixels() * b.geometry.window_len() * self.filters)
+            .map(|b| (b.geometry.out_pixels() * b.geometry.window_len()).saturating_mul(self.filters))
             .unwrap_or(0)
     }
 

@@ -62,7 +62,7 @@ impl PoolWindow {
         self.strides.unwrap_or(self.pool_size)
     }
 
-    pub fn build(&mut self, name: &str, kind: &str, input_shape: &[usize]) -> Result<Vec<usize>> {
+    pub fn build(&mut self, name: &str, kind: &str, input_shape: &[usize], device: &Device) -> Result<Vec<usize>> {
         let (rows, cols, channels) = expect_images(name, kind, input_shape)?;
         expect_positive(name, "pool size", self.pool_size)?;
         expect_positive(name, "strides", self.strides())?;
@@ -75,14 +75,16 @@ impl PoolWindow {
                 "{name}: pool {p} is larger than its input {rows}×{cols}; hint: use a smaller pool size, .padding(\"same\"), or remove a pooling layer before this one"
             );
         };
-        self.geometry = Some(Geometry::new(
+        let geometry = Geometry::new(
             (rows, cols, channels),
             (p.rows, p.cols),
             (s.rows, s.cols),
             1,
             &row_plan,
             &col_plan,
-        ));
+        );
+        geometry.check_memory(name, device)?;
+        self.geometry = Some(geometry);
         Ok(vec![row_plan.output, col_plan.output, channels])
     }
 
@@ -121,8 +123,8 @@ impl Layer for MaxPool2D {
         "max_pool2d"
     }
 
-    fn build(&mut self, name: &str, input_shape: &[usize], _device: &Device) -> Result<Vec<usize>> {
-        self.window.build(name, "MaxPool2D", input_shape)
+    fn build(&mut self, name: &str, input_shape: &[usize], device: &Device) -> Result<Vec<usize>> {
+        self.window.build(name, "MaxPool2D", input_shape, device)
     }
 
     fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {
@@ -194,6 +196,8 @@ pub(crate) mod tests {
             (window(3, Some(2), Padding::Same), vec![7, 8, 2]),
             (window(2, Some(1), Padding::Valid), vec![5, 6, 1]),
             (window(2, None, Padding::Same), vec![5, 5, 2]),
+            // Windows larger than the input: the CPU reads only the pixels under them.
+            (window(6, Some(1), Padding::Same), vec![3, 4, 2]),
         ]
     }
 

@@ -15,6 +15,7 @@
 //! On another device the whole batch is one piece.
 
 use crate::backend::Backend;
+use crate::device::available_memory;
 use crate::layers::{Kept, Layer, Needs, Pass, SumsFor, Weight};
 use crate::losses::{loss_step, Head};
 use crate::model::ModelLayer;
@@ -168,6 +169,56 @@ impl<'m, B: Backend> Engine<'m, B> {
 
     pub(crate) fn backend(&self) -> &B {
         &self.backend
+    }
+
+    /// Bytes a step over `batch` samples allocates, as `(feature maps, weight gradients)`:
+    /// every layer's output for each sample (three times when training: the output, what
+    /// the backward pass keeps of it, and its gradient) and, when training, the gradients
+    /// of the trained weights once per piece of the batch, plus four copies more: the
+    /// weights as the step reads them, the summed gradients handed to the optimizer, and
+    /// up to two optimizer averages (Adam's `m` and `v`).
+    /// In u128, so that no size a learner can set wraps around.
+    pub(crate) fn step_bytes(&self, batch: usize, train: bool) -> (u128, u128) {
+        let per_sample: u128 = self
+            .layers
+            .iter()
+            .map(|l| l.output_shape.iter().map(|&d| d as u128).product::<u128>())
+            .sum();
+        let (copies, gradient_copies) = match train {
+            true => (3, pieces(batch, self.piece_size(batch)).len() as u128 + 4),
+            false => (1, 0),
+        };
+        (
+            4 * copies * batch as u128 * per_sample,
+            4 * gradient_copies * self.gradient_values as u128,
+        )
+    }
+
+    /// An error, for `what` (`fit`, `predict`, …), when a step over `batch` samples would
+    /// need more memory than `device` has: the allocation would abort the notebook's
+    /// process and lose every variable in it.
+    pub(crate) fn check_memory(&self, what: &str, batch: usize, train: bool) -> Result<()> {
+        let (maps, gradients) = self.step_bytes(batch, train);
+        let (place, available) = available_memory(&self.backend.device());
+        if maps + gradients <= available as u128 {
+            return Ok(());
+        }
+        let gb = |bytes: u128| bytes as f64 / 1e9;
+        let (needs, hint) = match train {
+            true => (
+                format!("a training step over a batch of {batch} needs about {:.1} GB ({:.1} GB of feature maps, {:.1} GB of weight gradients and optimizer state)", gb(maps + gradients), gb(maps), gb(gradients)),
+                "use a smaller batch_size, or a smaller model (pooling shrinks the feature maps and the Dense layer after Flatten)",
+            ),
+            false => (
+                format!("the feature maps of {batch} sample{} need about {:.1} GB", if batch == 1 { "" } else { "s" }, gb(maps)),
+                "pass fewer samples at a time, e.g. x.slice(s![..10, .., .., ..])",
+            ),
+        };
+        bail!(
+            Shape,
+            "{what}: {needs}, and {place} has {:.1} GB available; hint: {hint}",
+            gb(available as u128)
+        );
     }
 
     /// Every layer's current weights, as the backend holds them.
@@ -570,6 +621,21 @@ mod tests {
         }
         // Batch 10: two pieces of 5, not 8 + 2; the same on any number of cores.
         assert_eq!(pieces(10, PIECE), vec![(0, 5), (5, 5)]);
+    }
+
+    #[test]
+    fn step_memory_counts_feature_maps_and_a_gradient_copy_per_piece() {
+        let mut model = Sequential::new();
+        model.add(Flatten::new().input_shape((8, 8, 1))).unwrap();
+        model.add(Dense::new(10)).unwrap();
+        let engine = Engine::new(Host::new(), model.layer_slice(), true);
+        // 64 + 10 output values per sample; 650 weights; batch 64 = 8 pieces of 8.
+        assert_eq!(engine.step_bytes(64, true), (4 * 3 * 64 * 74, 4 * 12 * 650));
+        assert_eq!(engine.step_bytes(64, false), (4 * 64 * 74, 0));
+        // On another device the batch is one piece.
+        let engine = Engine::new(Host::new(), model.layer_slice(), false);
+        assert_eq!(engine.step_bytes(64, true).1, 4 * 5 * 650);
+        assert!(engine.check_memory("fit", 64, true).is_ok());
     }
 
     /// A model of `layers` with `frozen` layers, and a batch of 11 images that are mostly

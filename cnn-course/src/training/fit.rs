@@ -308,6 +308,7 @@ impl Sequential {
         let generator = self.generator();
         let _active = rng::activate(&generator);
         let steps = n.div_ceil(run.batch_size);
+        engine.check_memory("fit", run.batch_size.min(n), true)?;
         let layers = self.layer_slice();
         let mut history = run.done.clone();
         'epochs: for epoch in history.epoch.len() + 1..=run.epochs {
@@ -424,6 +425,7 @@ where
 {
     let target_width = targets.len() / n.max(1);
     let (mut loss_sum, mut correct) = (0.0, 0.0);
+    engine.check_memory("evaluate", n.min(INFERENCE_BATCH), false)?;
     let ids: Vec<usize> = (0..n).collect();
     for chunk in ids.chunks(INFERENCE_BATCH) {
         let scores = engine.infer((data, width), chunk, Some(head), false)?;

@@ -132,6 +132,12 @@ where
     let data = engine.backend().load(x)?;
     let ids: Vec<usize> = (0..n).collect();
     let every_layer = matches!(want, Want::EveryLayer);
+    // Every layer's outputs are kept for all samples; otherwise a batch's at a time.
+    let (what, at_once) = match every_layer {
+        true => ("layer_outputs", n),
+        false => ("predict", n.min(INFERENCE_BATCH)),
+    };
+    engine.check_memory(what, at_once, false)?;
     let mut all: Vec<Vec<f32>> = Vec::new();
     for chunk in ids.chunks(INFERENCE_BATCH) {
         let outputs = engine.infer((&data, width), chunk, None::<Head>, every_layer)?;
