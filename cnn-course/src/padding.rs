@@ -192,9 +192,15 @@ impl Geometry {
     pub fn inside(&self, out_row: usize, out_col: usize) -> (Range<usize>, Range<usize>) {
         // Along one axis, position k reads input pixel `start + k·dilation − pad`, which
         // must lie in 0..input.
+        // (Pools have no dilation: they skip the division, which is slow next to the
+        // few values a small pool compares.)
+        let positions = |span: usize| match self.dilation {
+            1 => span,
+            d => span.div_ceil(d),
+        };
         let axis = |start: usize, pad: usize, input: usize, kernel: usize| {
-            let first = pad.saturating_sub(start).div_ceil(self.dilation);
-            let end = (pad + input).saturating_sub(start).div_ceil(self.dilation);
+            let first = positions(pad.saturating_sub(start));
+            let end = positions((pad + input).saturating_sub(start));
             first.min(kernel)..end.min(kernel)
         };
         (
