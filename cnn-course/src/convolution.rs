@@ -56,7 +56,7 @@ where
     if kr == 0 || kc == 0 || stride == 0 {
         bail!(
             Setting,
-            "convolve2d: kernel {kr}×{kc} and stride {stride} must all be at least 1"
+            "convolve2d: kernel {kr}×{kc} and stride {stride} must all be at least 1; hint: a 3×3 kernel moving one pixel at a time has shape (3, 3) and stride 1"
         );
     }
     let (Some(r), Some(c)) = (
@@ -205,6 +205,11 @@ mod tests {
             .unwrap_err()
             .to_string(),
             "convolve2d: kernel 3×3 is larger than the image 2×2; hint: use Padding::Same or a smaller kernel"
+        );
+        let image = Array2::<f32>::zeros((4, 4));
+        assert_eq!(
+            convolve2d(&image, &Array2::<f32>::zeros((3, 3)), Padding::Same, 0).unwrap_err().to_string(),
+            "convolve2d: kernel 3×3 and stride 0 must all be at least 1; hint: a 3×3 kernel moving one pixel at a time has shape (3, 3) and stride 1"
         );
     }
 }

@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 
 /// Check that `path` can name a file to write: not a folder, in a folder that exists.
 pub fn check_writable(path: &Path) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::file(
+            "\"\"",
+            "an empty path; hint: give a file name, e.g. \"best.safetensors\"",
+        ));
+    }
     if path.is_dir() {
         return Err(Error::file(
             path,

@@ -503,6 +503,10 @@ fn folders_given_for_files_and_missing_folders_are_named() -> Result<()> {
             dir.path().join("figures").display()
         )
     );
+    assert_eq!(
+        message(model.save_weights("")),
+        "\"\": an empty path; hint: give a file name, e.g. \"best.safetensors\""
+    );
     Ok(())
 }
 
