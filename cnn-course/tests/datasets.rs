@@ -514,10 +514,11 @@ fn shipped_clothing_rewards_augmentation_on_shifted_images() {
             ..Default::default()
         },
         7,
-    );
+    )
+    .unwrap();
     let y_train = to_categorical(&data.y_train, 3).unwrap();
     let y_shifted = to_categorical(&shifted.y_test, 3).unwrap();
-    let centred_test = course::generated_clothing(0, 300, course::ClothingStyle::default(), 8);
+    let centred_test = course::generated_clothing(0, 300, course::ClothingStyle::default(), 8).unwrap();
     let y_centred = to_categorical(&centred_test.y_test, 3).unwrap();
     let cnn = || {
         let mut cnn = Sequential::new();

@@ -749,7 +749,7 @@ fn ch6_models_augmentation_and_transfer() {
 fn ch6_augmentation_is_judged_on_shifted_images() {
     use cnn_course::datasets::{generated_clothing, ClothingStyle};
     let _seed = common::seeded(0);
-    let centred = generated_clothing(900, 0, ClothingStyle::default(), 1);
+    let centred = generated_clothing(900, 0, ClothingStyle::default(), 1).unwrap();
     let shifted = generated_clothing(
         0,
         300,
@@ -758,7 +758,8 @@ fn ch6_augmentation_is_judged_on_shifted_images() {
             ..Default::default()
         },
         2,
-    );
+    )
+    .unwrap();
     let (y, y_shifted) = (
         to_categorical(&centred.y_train, 3).unwrap(),
         to_categorical(&shifted.y_test, 3).unwrap(),

@@ -246,6 +246,25 @@ fn a_step_whose_feature_maps_do_not_fit_in_memory_is_refused_before_it_starts() 
 }
 
 #[test]
+fn generating_more_clothing_than_memory_holds_is_refused_before_drawing() {
+    use cnn_course::datasets::generated_clothing;
+    let err = message(generated_clothing(1_000_000_000_000, 0, Default::default(), 1));
+    assert!(
+        err.starts_with(
+            "generated_clothing: 1,000,000,000,000 + 0 images of 28×28 are more than this machine can hold ("
+        ),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(" GB available); hint: a few thousand images are plenty for an experiment"),
+        "{err}"
+    );
+    assert!(
+        message(generated_clothing(usize::MAX, usize::MAX, Default::default(), 1)).starts_with("generated_clothing: ")
+    );
+}
+
+#[test]
 fn optimizer_settings_follow_keras_rules() -> Result<()> {
     let mut model = flat_model(3, "softmax")?;
     let loss = "categorical_crossentropy";

@@ -17,7 +17,8 @@ use super::idx::decode_idx;
 use super::locations::Places;
 use super::mnist::{fashion_mnist_files, images, labels, load_mnist_dir, local_copy, mnist_files};
 use super::Dataset;
-use crate::Result;
+use crate::model::summary::thousands;
+use crate::{bail, Result};
 use ndarray::{Array1, Array4, Axis};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -290,10 +291,22 @@ fn hsv(h: f32, s: f32, v: f32) -> [f32; 3] {
 ///
 /// ```
 /// use cnn_course::datasets::{generated_clothing, ClothingStyle};
-/// let shifted = generated_clothing(0, 30, ClothingStyle { shift: 6.0, ..Default::default() }, 1);
+/// let shifted = generated_clothing(0, 30, ClothingStyle { shift: 6.0, ..Default::default() }, 1)?;
 /// assert_eq!(shifted.x_test.shape(), &[30, 28, 28, 1]);
+/// # Ok::<(), cnn_course::Error>(())
 /// ```
-pub fn generated_clothing(train: usize, test: usize, style: ClothingStyle, seed: u64) -> Dataset {
+///
+/// More images than memory holds are refused before any is drawn.
+pub fn generated_clothing(train: usize, test: usize, style: ClothingStyle, seed: u64) -> Result<Dataset> {
+    // 28 × 28 values per image, counted twice: the generator's bytes and the f32 array.
+    let values = train.checked_add(test).and_then(|n| n.checked_mul(2 * 28 * 28));
+    if let Some(available) = crate::device::too_many_for_host(values) {
+        bail!(Setting,
+            "generated_clothing: {} + {} images of 28×28 are more than this machine can hold ({available}); hint: a few thousand images are plenty for an experiment",
+            thousands(train),
+            thousands(test)
+        );
+    }
     let make = |count: usize, seed: u64| {
         let (pixels, labels) = course_data::clothing::dataset(count, &style, seed);
         let x = Array4::from_shape_vec((count, 28, 28, 1), pixels.iter().map(|&v| v as f32 / 255.0).collect())
@@ -302,7 +315,7 @@ pub fn generated_clothing(train: usize, test: usize, style: ClothingStyle, seed:
     };
     let (x_train, y_train) = make(train, seed.wrapping_mul(2));
     let (x_test, y_test) = make(test, seed.wrapping_mul(2) + 1);
-    Dataset {
+    Ok(Dataset {
         x_train,
         y_train,
         x_test,
@@ -310,5 +323,5 @@ pub fn generated_clothing(train: usize, test: usize, style: ClothingStyle, seed:
         class_names: CLOTHING_CLASSES.iter().map(|s| s.to_string()).collect(),
         source: format!("clothing generated now ({style:?})"),
         ..Default::default()
-    }
+    })
 }

@@ -56,8 +56,9 @@ impl Dataset {
     /// for the end.
     ///
     /// ```
-    /// let data = cnn_course::datasets::generated_clothing(100, 10, Default::default(), 1).hold_out(20);
+    /// let data = cnn_course::datasets::generated_clothing(100, 10, Default::default(), 1)?.hold_out(20);
     /// assert_eq!((data.x_train.shape()[0], data.x_val.shape()[0]), (80, 20));
+    /// # Ok::<(), cnn_course::Error>(())
     /// ```
     pub fn hold_out(&self, count: usize) -> Dataset {
         let keep = self.y_train.len().saturating_sub(count);
@@ -74,8 +75,9 @@ impl Dataset {
     /// dataset, for transfer learning. Validation and test sets stay as they are.
     ///
     /// ```
-    /// let data = cnn_course::datasets::generated_clothing(30, 0, Default::default(), 1).few_per_class(2);
+    /// let data = cnn_course::datasets::generated_clothing(30, 0, Default::default(), 1)?.few_per_class(2);
     /// assert_eq!(data.class_counts(), vec![2, 2, 2]);
+    /// # Ok::<(), cnn_course::Error>(())
     /// ```
     pub fn few_per_class(&self, count: usize) -> Dataset {
         let mut taken = vec![0; self.class_names.len().max(1)];
@@ -98,9 +100,10 @@ impl Dataset {
     /// The index of the first training image of the class named `class`.
     ///
     /// ```
-    /// let clothes = cnn_course::datasets::generated_clothing(30, 0, Default::default(), 1);
+    /// let clothes = cnn_course::datasets::generated_clothing(30, 0, Default::default(), 1)?;
     /// let i = clothes.index_of("dress").unwrap();
     /// assert_eq!(clothes.y_train[i], 1);
+    /// # Ok::<(), cnn_course::Error>(())
     /// ```
     pub fn index_of(&self, class: &str) -> crate::Result<usize> {
         let Some(label) = self.class_names.iter().position(|name| name == class) else {
