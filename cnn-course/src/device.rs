@@ -11,21 +11,36 @@ pub fn configure_threads() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+            std::env::set_var("RAYON_NUM_THREADS", cores().to_string());
         }
     });
+}
+
+/// The cores this process may run on (all of the machine's, or those `taskset` or a
+/// container allows), read once.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
 /// The device new models are built on.
 ///
 /// Without the `cuda` feature this is always the CPU. With it, the first CUDA GPU when one
 /// is present, and the CPU otherwise — a notebook runs unchanged on either.
+///
+/// Every model gets the same GPU device, with one CUDA stream for all threads. candle's
+/// `Device::new_cuda` queues work on each calling thread's own stream instead, and those
+/// streams do not wait for each other: the optimizer, which moves weights on several
+/// threads, read gradients that the training thread's stream had not finished writing
+/// (NaN weights at random steps of the seed convnet at batch 32 on an H100, gone with
+/// `CUDA_LAUNCH_BLOCKING=1`). On one stream, work runs in the order it was queued,
+/// whichever thread queued it.
 pub fn default_device() -> Device {
     #[cfg(feature = "cuda")]
     {
-        if let Ok(device) = Device::new_cuda(0) {
-            return device;
+        static GPU: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
+        if let Some(device) = GPU.get_or_init(|| Device::new_cuda_with_stream(0).ok()) {
+            return device.clone();
         }
     }
     Device::Cpu

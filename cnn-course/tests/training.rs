@@ -338,3 +338,28 @@ fn save_best_only_skips_epochs_that_do_not_improve() -> Result<()> {
     );
     Ok(())
 }
+
+/// On a GPU the optimizer reads each step's gradients on other threads than the one whose
+/// stream computed them. On candle's per-thread streams it read gradients not yet written,
+/// and the seed convnet at batch 32 stopped on NaN weights within a few hundred steps (an
+/// H100, 2026-11-23). A thousand steps must all apply. Runs where the `cuda` feature finds
+/// a GPU; without one there is nothing to race.
+#[cfg(feature = "cuda")]
+#[test]
+fn a_thousand_gpu_steps_all_apply() -> Result<()> {
+    let _seed = seeded(3);
+    let mut model = cnn_course::models::chollet_convnet()?;
+    if model.device().is_cpu() {
+        eprintln!("no GPU found: nothing to check");
+        return Ok(());
+    }
+    model.compile("rmsprop", "categorical_crossentropy", &["accuracy"])?;
+    let n = 4000;
+    let x = Array4::from_shape_vec((n, 28, 28, 1), cnn_course::rng::uniform(n * 784, 0.0, 1.0))?;
+    let y = to_categorical((0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>(), 10)?;
+    let history = model.fit(&x, &y, Fit::new().epochs(8).batch_size(32).verbose(0))?;
+    assert_eq!(history.stopped_early, None);
+    assert_eq!(history.loss.len(), 8);
+    assert!(history.loss.iter().all(|l| l.is_finite()), "{:?}", history.loss);
+    Ok(())
+}
