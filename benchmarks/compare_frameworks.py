@@ -10,6 +10,7 @@ graph, PyTorch and the crate fill their caches and buffers).
     pip install torch tensorflow-cpu        # optional: what is missing is skipped
     python benchmarks/compare_frameworks.py --data ../shared/data/mnist --epochs 4
     python benchmarks/compare_frameworks.py --data ../shared/data/mnist --isa avx2
+    python benchmarks/compare_frameworks.py --data ../shared/data/mnist --only PyTorch
 
 `--isa avx2` measures what a laptop without AVX-512 gets, on a machine that has it: the
 crate is built without gemm's AVX-512 kernels (`--no-default-features`), and PyTorch and
@@ -31,6 +32,8 @@ parser.add_argument("--data", required=True)
 parser.add_argument("--epochs", type=int, default=4)
 parser.add_argument("--isa", choices=["native", "avx2"], default="native")
 parser.add_argument("--crate-binary", help="a built convnet_bench to run instead of cargo (a machine without Rust)")
+parser.add_argument("--only", choices=["cnn-course", "PyTorch", "Keras"], action="append",
+                    help="run only these (repeatable); the default runs all three")
 args = parser.parse_args()
 if args.isa == "avx2":
     os.environ.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2")
@@ -131,12 +134,14 @@ def crate():
 
 
 for name, run in [("cnn-course", crate), ("PyTorch", pytorch), ("Keras", keras)]:
+    if args.only and name not in args.only:
+        continue
     try:
         results[name] = run()
         print(f"{name:>10}: {results[name][0]:7.0f} samples/s, test accuracy {results[name][1]:.4f}", flush=True)
     except ImportError as missing:
         print(f"{name:>10}: not installed ({missing.name})")
-ours = results["cnn-course"][0]
+ours = results.get("cnn-course", (None,))[0]
 for name in ("PyTorch", "Keras"):
-    if name in results:
+    if name in results and ours is not None:
         print(f"cnn-course / {name}: {ours / results[name][0]:.2f}x")
