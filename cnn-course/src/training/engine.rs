@@ -691,8 +691,11 @@ mod tests {
         let mut model = Sequential::new();
         model.add(Flatten::new().input_shape((8, 8, 1))).unwrap();
         model.add(Dense::new(10)).unwrap();
-        let engine = Engine::new(Host::new(), model.layer_slice(), true);
-        // 64 + 10 output values per sample; 650 weights; batch 64 = 8 pieces of 8.
+        let engine = Engine {
+            cores: 4,
+            ..Engine::new(Host::new(), model.layer_slice(), true)
+        };
+        // 64 + 10 output values per sample; 650 weights; batch 64 = 8 pieces of 8 on 4 cores.
         assert_eq!(engine.step_bytes(64, true), (4 * 3 * 64 * 74, 4 * 12 * 650));
         assert_eq!(engine.step_bytes(64, false), (4 * 64 * 74, 0));
         // On another device the batch is one piece.
