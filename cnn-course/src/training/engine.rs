@@ -672,20 +672,9 @@ mod tests {
     fn pieces_of_4_and_of_8_give_the_same_step_up_to_rounding() {
         for (layers, frozen, loss) in models() {
             let (model, x, targets) = model_and_batch(layers, &frozen);
-            let head = model.head(loss).unwrap();
-            let generator = model.generator();
-            let state = generator.lock().unwrap().clone();
-            // Batch 11: pieces of 6 and 5 on one core, of 4, 4 and 3 on many.
-            let run = |cores: usize| {
-                *generator.lock().unwrap() = state.clone();
-                let engine = Engine {
-                    cores,
-                    work_per_sample: WORTH_THREADS,
-                    ..Engine::new(Host::new(), model.layer_slice(), true)
-                };
-                crate::rng::using(&generator, || step(&engine, &x, &targets, head))
-            };
-            let (eights, fours) = (run(1), run(64));
+            let run = step_from_one_state(&model, &x, &targets, loss);
+            // Batch 11, side by side: pieces of 6 and 5 on one core, of 4, 4 and 3 on many.
+            let (eights, fours) = (run(1, WORTH_THREADS), run(64, WORTH_THREADS));
             assert!((eights.loss - fours.loss).abs() <= 1e-5 * eights.loss.abs().max(1.0));
             for ((name, _, a), (_, _, b)) in eights.gradients.iter().zip(&fours.gradients) {
                 let (a, b) = (values(a), values(b));
@@ -754,6 +743,29 @@ mod tests {
         let data = engine.backend().upload(x).unwrap();
         let ids: Vec<usize> = (0..11).collect();
         engine.train_step((&data, x.len() / 11), &ids, targets, head).unwrap()
+    }
+
+    /// A step of `model` on the CPU as `run(cores, work_per_sample)`: every call starts from
+    /// the generator's state now, with the engine's core count (piece size) and work per
+    /// sample (side by side or not) set.
+    fn step_from_one_state<'a>(
+        model: &'a Sequential,
+        x: &'a [f32],
+        targets: &'a [f32],
+        loss: Loss,
+    ) -> impl Fn(usize, usize) -> StepOutcome + 'a {
+        let head = model.head(loss).unwrap();
+        let generator = model.generator();
+        let state = generator.lock().unwrap().clone();
+        move |cores, work_per_sample| {
+            *generator.lock().unwrap() = state.clone();
+            let engine = Engine {
+                cores,
+                work_per_sample,
+                ..Engine::new(Host::new(), model.layer_slice(), true)
+            };
+            crate::rng::using(&generator, || step(&engine, x, targets, head))
+        }
     }
 
     fn values(t: &Tensor) -> Vec<f32> {
@@ -849,23 +861,9 @@ mod tests {
     fn pieces_side_by_side_give_bit_identical_results() {
         for (layers, frozen, loss) in models() {
             let (model, x, targets) = model_and_batch(layers, &frozen);
-            let head = model.head(loss).unwrap();
-            let generator = model.generator();
-            let state = generator.lock().unwrap().clone();
-            // The same pieces, on the cores side by side or one after the other.
-            let run = |threads: bool| {
-                *generator.lock().unwrap() = state.clone();
-                let engine = Engine::new(Host::new(), model.layer_slice(), true);
-                let work_per_sample = if threads { WORTH_THREADS } else { 0 };
-                // One core's piece size for both runs: only the threads differ.
-                let engine = Engine {
-                    work_per_sample,
-                    cores: 1,
-                    ..engine
-                };
-                crate::rng::using(&generator, || step(&engine, &x, &targets, head))
-            };
-            let (side_by_side, one_by_one) = (run(true), run(false));
+            let run = step_from_one_state(&model, &x, &targets, loss);
+            // The same pieces (one core's), on the cores side by side or one after the other.
+            let (side_by_side, one_by_one) = (run(1, WORTH_THREADS), run(1, 0));
 
             assert_eq!(side_by_side.loss.to_bits(), one_by_one.loss.to_bits());
             for ((_, _, a), (_, _, b)) in side_by_side.gradients.iter().zip(&one_by_one.gradients) {
