@@ -35,8 +35,8 @@ const SMALLEST_PIECE: usize = 4;
 /// Samples per piece of a `batch` on a machine of `cores` cores: [`PIECE`], or fewer, down
 /// to [`SMALLEST_PIECE`], so that every core gets a piece. Batch 64 is 8 pieces of 8 on up
 /// to 8 cores and 16 pieces of 4 on 16. Measured on a 16-core Xeon with AVX2 (seed convnet,
-/// 3 runs each): on 16 cores pieces of 4 trained at 14,400–16,000 samples/s against
-/// 9,300–11,200 for pieces of 8, while on 2 and 4 cores they were 3–5 % slower.
+/// 5–7 runs each): on 16 cores pieces of 4 trained at 14,400–19,100 samples/s against
+/// 9,300–12,500 for pieces of 8, while on 2 and 4 cores they were 3–5 % slower.
 pub(crate) fn piece_size(batch: usize, cores: usize) -> usize {
     batch.div_ceil(cores.max(1)).clamp(SMALLEST_PIECE, PIECE)
 }
