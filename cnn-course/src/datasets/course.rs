@@ -298,7 +298,8 @@ fn hsv(h: f32, s: f32, v: f32) -> [f32; 3] {
 ///
 /// More images than memory holds are refused before any is drawn.
 pub fn generated_clothing(train: usize, test: usize, style: ClothingStyle, seed: u64) -> Result<Dataset> {
-    // 28 × 28 values per image, counted twice: the generator's bytes and the f32 array.
+    // 28 × 28 f32 values per image for the array, and as many again for the generator's
+    // pixels (bytes, so this counts them generously).
     let values = train.checked_add(test).and_then(|n| n.checked_mul(2 * 28 * 28));
     if let Some(available) = crate::device::too_many_for_host(values) {
         bail!(Setting,
