@@ -11,6 +11,7 @@
 
 use super::simd::vectorized;
 use crate::padding::Geometry;
+use std::ops::Range;
 
 /// Pool `x` into `y`, writing each output's winner to `winners`. The geometry's kernel is
 /// the pool window (no dilation).
@@ -36,30 +37,69 @@ fn pool_sample(g: &Geometry, x: &[f32], y: &mut [f32], winners: &mut [u32]) {
     let c = g.channels;
     for (pixel, (best, won)) in y.chunks_mut(c).zip(winners.chunks_mut(c)).enumerate() {
         let (orow, ocol) = (pixel / g.out_cols, pixel % g.out_cols);
-        let mut first = true;
-        let (rows, cols) = g.inside(orow, ocol);
-        for kr in rows {
-            for kc in cols.clone() {
-                let Some(at) = g.input_pixel(orow, ocol, kr, kc) else {
-                    continue;
-                };
-                let values = &x[at * c..(at + 1) * c];
-                let start = (at * c) as u32;
-                if first {
-                    best.copy_from_slice(values);
-                    won.iter_mut().zip(start..).for_each(|(w, index)| *w = index);
-                    first = false;
-                    continue;
-                }
-                for (((b, w), &v), index) in best.iter_mut().zip(won.iter_mut()).zip(values).zip(start..) {
-                    // Selects rather than branches, so that this loop vectorizes.
-                    let better = v > *b;
-                    *b = if better { v } else { *b };
-                    *w = if better { index } else { *w };
-                }
-            }
+        let window = Window {
+            g,
+            pixel: (orow, ocol),
+            inside: g.inside(orow, ocol),
+        };
+        let mut channel = 0;
+        while channel < c {
+            let lanes = match c - channel {
+                16.. => max_of_window::<16>(x, &window, channel, best, won),
+                8.. => max_of_window::<8>(x, &window, channel, best, won),
+                _ => max_of_window::<1>(x, &window, channel, best, won),
+            };
+            channel += lanes;
         }
     }
+}
+
+/// The pooling window of one output pixel: its positions that lie over the input.
+struct Window<'g> {
+    g: &'g Geometry,
+    pixel: (usize, usize),
+    inside: (Range<usize>, Range<usize>),
+}
+
+/// The maximum of `L` channels from `channel` on over a `window`, and where each was
+/// found; returns `L`. The running maxima live in local arrays, which LLVM keeps in
+/// registers (16 channels: two AVX2 registers of maxima, two of winners). Updated in
+/// memory instead, the select compiles to a masked store, which AMD processors run
+/// several times slower (vmaskmovps): the seed convnet's first pooling took 158 µs per 8
+/// images that way on an AMD EPYC, 56 µs this way.
+#[inline(always)]
+fn max_of_window<const L: usize>(
+    x: &[f32],
+    window: &Window,
+    channel: usize,
+    best: &mut [f32],
+    won: &mut [u32],
+) -> usize {
+    let Window {
+        g,
+        pixel: (orow, ocol),
+        inside: (rows, cols),
+    } = window;
+    let (mut b, mut w, mut first) = ([0f32; L], [0u32; L], true);
+    for kr in rows.clone() {
+        for kc in cols.clone() {
+            let Some(at) = g.input_pixel(*orow, *ocol, kr, kc) else {
+                continue;
+            };
+            let start = at * g.channels + channel;
+            let values = &x[start..start + L];
+            for i in 0..L {
+                // Strictly greater: on a tie the first pixel in reading order wins.
+                let better = first || values[i] > b[i];
+                b[i] = if better { values[i] } else { b[i] };
+                w[i] = if better { (start + i) as u32 } else { w[i] };
+            }
+            first = false;
+        }
+    }
+    best[channel..channel + L].copy_from_slice(&b);
+    won[channel..channel + L].copy_from_slice(&w);
+    L
 }
 
 /// Send each output's gradient `dy` to its winner in `dx`.
@@ -131,4 +171,30 @@ pub(crate) fn avg_pool_backward(g: &Geometry, dy: &[f32], dx: &mut [f32]) {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::padding::{AxisWindows, Padding};
+
+    #[test]
+    fn on_a_tie_the_first_pixel_in_reading_order_wins() {
+        // 4×4 → 2×2, 25 channels (16, 8 and 1 compared at a time), every value equal.
+        let (rows, cols) = (
+            AxisWindows::plan(4, 2, 2, 1, Padding::Valid).unwrap(),
+            AxisWindows::plan(4, 2, 2, 1, Padding::Valid).unwrap(),
+        );
+        let g = Geometry::new((4, 4, 25), (2, 2), (2, 2), 1, &rows, &cols);
+        let x = vec![1.5f32; g.input_len()];
+        let (mut y, mut winners) = (vec![0.0; 4 * 25], vec![0; 4 * 25]);
+        max_pool_forward(&g, &x, &mut y, &mut winners);
+        assert!(y.iter().all(|&v| v == 1.5));
+        for (out, &won) in winners.iter().enumerate() {
+            let (pixel, channel) = (out / 25, out % 25);
+            // The top-left pixel of window (i, j) is input pixel (2i, 2j).
+            let top_left = (pixel / 2 * 2) * 4 + pixel % 2 * 2;
+            assert_eq!(won as usize, top_left * 25 + channel, "output {out}");
+        }
+    }
 }

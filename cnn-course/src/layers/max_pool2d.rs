@@ -196,6 +196,8 @@ pub(crate) mod tests {
             (window(3, Some(2), Padding::Same), vec![7, 8, 2]),
             (window(2, Some(1), Padding::Valid), vec![5, 6, 1]),
             (window(2, None, Padding::Same), vec![5, 5, 2]),
+            // 25 channels: the CPU compares 16, then 8, then 1 at a time.
+            (window(3, Some(2), Padding::Same), vec![5, 4, 25]),
             // Windows larger than the input: the CPU reads only the pixels under them.
             (window(6, Some(1), Padding::Same), vec![3, 4, 2]),
         ]
