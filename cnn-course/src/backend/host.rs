@@ -159,31 +159,42 @@ impl Backend for Host {
 
     fn activation_backward(
         &self,
-        mut dy: Self::Buf,
+        dy: Self::Buf,
         y: &Self::Buf,
         width: usize,
         activation: Activation,
     ) -> Result<Self::Buf> {
+        if activation == Activation::Linear {
+            return Ok(dy);
+        }
+        // Into a fresh buffer: in place, relu's select compiles to a masked store, which
+        // AMD processors run several times slower (vmaskmovps; the seed convnet's first
+        // layer, 8 images, on an AMD EPYC: 89 µs in place, 32 µs this way).
+        let mut dz = self.buffer(dy.len());
+        let each = |dz: &mut [f32], rule: fn(f32, f32) -> f32| {
+            for (dz, (&d, &y)) in dz.iter_mut().zip(dy.iter().zip(y.iter())) {
+                *dz = rule(d, y);
+            }
+        };
         vectorized(
             #[inline(always)]
             || match activation {
-                Activation::Relu => dy
-                    .iter_mut()
-                    .zip(y.iter())
-                    .for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
-                Activation::Sigmoid => dy.iter_mut().zip(y.iter()).for_each(|(d, &y)| *d *= y * (1.0 - y)),
-                Activation::Tanh => dy.iter_mut().zip(y.iter()).for_each(|(d, &y)| *d *= 1.0 - y * y),
+                Activation::Relu => each(&mut dz, |d, y| if y > 0.0 { d } else { 0.0 }),
+                Activation::Sigmoid => each(&mut dz, |d, y| d * y * (1.0 - y)),
+                Activation::Tanh => each(&mut dz, |d, y| d * (1.0 - y * y)),
                 // dz = y ⊙ (dy − Σ dy·y) on each row.
                 Activation::Softmax => {
-                    for (d, y) in dy.chunks_mut(width).zip(y.chunks(width)) {
+                    for ((dz, d), y) in dz.chunks_mut(width).zip(dy.chunks(width)).zip(y.chunks(width)) {
                         let dot: f32 = d.iter().zip(y).map(|(d, y)| d * y).sum();
-                        d.iter_mut().zip(y).for_each(|(d, y)| *d = y * (*d - dot));
+                        dz.iter_mut()
+                            .zip(d.iter().zip(y))
+                            .for_each(|(dz, (d, y))| *dz = y * (d - dot));
                     }
                 }
                 Activation::Linear => {}
             },
         );
-        Ok(dy)
+        Ok(dz)
     }
 
     fn column_sums(&self, m: &Self::Buf, width: usize) -> Result<Self::Buf> {
