@@ -100,8 +100,8 @@ impl Geometry {
         self.dilation == 1
             && self.pad_top == 0
             && self.pad_left == 0
-            && (self.out_rows - 1) * self.stride_rows + self.kernel_rows <= self.in_rows
-            && (self.out_cols - 1) * self.stride_cols + self.kernel_cols <= self.in_cols
+            && self.out_rows.saturating_sub(1) * self.stride_rows + self.kernel_rows <= self.in_rows
+            && self.out_cols.saturating_sub(1) * self.stride_cols + self.kernel_cols <= self.in_cols
     }
 }
 
