@@ -268,19 +268,21 @@ impl Backend for Host {
         (p, q, r): (&[f32], &[f32], &[f32]),
     ) -> Result<Self::Buf> {
         let mut out = self.buffer(a.len());
+        let tile = row_tile(width);
+        let (p, q, r) = (repeat(p, tile), repeat(q, tile), repeat(r, tile));
         vectorized(
             #[inline(always)]
             || match b {
                 Some(b) => {
-                    for ((out, a), b) in out.chunks_mut(width).zip(a.chunks(width)).zip(b.chunks(width)) {
-                        for ((((o, a), b), (p, q)), r) in out.iter_mut().zip(a).zip(b).zip(p.iter().zip(q)).zip(r) {
+                    for ((out, a), b) in out.chunks_mut(tile).zip(a.chunks(tile)).zip(b.chunks(tile)) {
+                        for ((((o, a), b), (p, q)), r) in out.iter_mut().zip(a).zip(b).zip(p.iter().zip(&q)).zip(&r) {
                             *o = p * a + q * b + r;
                         }
                     }
                 }
                 None => {
-                    for (out, a) in out.chunks_mut(width).zip(a.chunks(width)) {
-                        for (((o, a), p), r) in out.iter_mut().zip(a).zip(p).zip(r) {
+                    for (out, a) in out.chunks_mut(tile).zip(a.chunks(tile)) {
+                        for (((o, a), p), r) in out.iter_mut().zip(a).zip(&p).zip(&r) {
                             *o = p * a + r;
                         }
                     }
@@ -291,18 +293,18 @@ impl Backend for Host {
     }
 
     fn channel_sums(&self, a: &Self::Buf, b: &Self::Buf, width: usize) -> Result<(Vec<f64>, Vec<f64>)> {
-        // f32 sums over 64 rows at a time (vectorized across channels), added to f64 totals.
-        const ROWS: usize = 64;
+        // f32 sums of 64 values each (vectorized across a tile of rows), added to f64 totals.
+        const TILES: usize = 64;
+        let tile = row_tile(width);
         let (mut sums, mut products) = (vec![0f64; width], vec![0f64; width]);
-        let (mut part_sums, mut part_products) = (vec![0f32; width], vec![0f32; width]);
-        let rows = a.chunks(width * ROWS).zip(b.chunks(width * ROWS));
-        for (a_rows, b_rows) in rows {
+        let (mut part_sums, mut part_products) = (vec![0f32; tile], vec![0f32; tile]);
+        for (a_tiles, b_tiles) in a.chunks(tile * TILES).zip(b.chunks(tile * TILES)) {
             vectorized(
                 #[inline(always)]
                 || {
                     part_sums.fill(0.0);
                     part_products.fill(0.0);
-                    for (a, b) in a_rows.chunks(width).zip(b_rows.chunks(width)) {
+                    for (a, b) in a_tiles.chunks(tile).zip(b_tiles.chunks(tile)) {
                         for (((s, p), a), b) in part_sums.iter_mut().zip(part_products.iter_mut()).zip(a).zip(b) {
                             *s += a;
                             *p += a * b;
@@ -310,14 +312,30 @@ impl Backend for Host {
                     }
                 },
             );
-            sums.iter_mut().zip(&part_sums).for_each(|(t, s)| *t += *s as f64);
-            products
-                .iter_mut()
-                .zip(&part_products)
-                .for_each(|(t, p)| *t += *p as f64);
+            for (i, (s, p)) in part_sums.iter().zip(&part_products).enumerate() {
+                sums[i % width] += *s as f64;
+                products[i % width] += *p as f64;
+            }
         }
         Ok((sums, products))
     }
+}
+
+/// How many values the per-channel loops take at a time: whole rows of `width` channels,
+/// a multiple of 16 values, so that every vector register is full. Row by row, a layer of
+/// 15 channels filled one 8-wide register and left 7 values to scalar code: batch norm
+/// took 21 % of the time of Conv(15,2)-BatchNorm-Conv(5,2).
+fn row_tile(width: usize) -> usize {
+    let (mut a, mut b) = (width.max(1), 16);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    width.max(1) / a * 16
+}
+
+/// Per-channel values repeated to fill a tile of rows.
+fn repeat(per_channel: &[f32], tile: usize) -> Vec<f32> {
+    per_channel.iter().cycle().take(tile).copied().collect()
 }
 
 /// Softmax of one row in place, shifted by its maximum so `exp` never overflows.

@@ -75,6 +75,23 @@ fn exercise<B: Backend>(b: &B) -> Vec<Vec<f32>> {
     out.push(b.download(&b.channel_mix(&m, None, 4, (&p, &q, &r)).unwrap()).unwrap());
     let (s1, s2) = b.channel_sums(&m, &m, 4).unwrap();
     out.push(s1.iter().chain(&s2).map(|v| *v as f32).collect());
+    // Widths that fill a 16-value tile with whole rows in several ways, over more than 64
+    // tiles with a part-tile at the end (1,100 rows of 15 channels are 68.75 tiles of 240).
+    for (width, rows) in [(1, 1_100), (15, 1_100), (16, 70), (17, 300), (64, 9), (200, 3)] {
+        let (a, c) = (values(width * rows, 12), values(width * rows, 13));
+        let (a, c) = (b.upload(&a).unwrap(), b.upload(&c).unwrap());
+        let (p, q, r) = (values(width, 14), values(width, 15), values(width, 16));
+        out.push(
+            b.download(&b.channel_mix(&a, Some(&c), width, (&p, &q, &r)).unwrap())
+                .unwrap(),
+        );
+        out.push(
+            b.download(&b.channel_mix(&a, None, width, (&p, &q, &r)).unwrap())
+                .unwrap(),
+        );
+        let (s1, s2) = b.channel_sums(&a, &c, width).unwrap();
+        out.push(s1.iter().chain(&s2).map(|v| *v as f32).collect());
+    }
     for g in [
         geometry((5, 6, 2), 3, 1, 1, Padding::Valid),
         geometry((7, 7, 3), 3, 2, 1, Padding::Same),
