@@ -324,8 +324,13 @@ impl Backend for Host {
 /// How many values the per-channel loops take at a time: whole rows of `width` channels,
 /// a multiple of 16 values, so that every vector register is full. Row by row, a layer of
 /// 15 channels filled one 8-wide register and left 7 values to scalar code: batch norm
-/// took 21 % of the time of Conv(15,2)-BatchNorm-Conv(5,2).
+/// took 21 % of the time of Conv(15,2)-BatchNorm-Conv(5,2). Rows of 64 values and more
+/// are taken one at a time: they fill the registers already, and a tile of 16 rows of a
+/// wide odd vector (a million features) would take more memory than the layer.
 fn row_tile(width: usize) -> usize {
+    if width >= 64 {
+        return width;
+    }
     let (mut a, mut b) = (width.max(1), 16);
     while b != 0 {
         (a, b) = (b, a % b);

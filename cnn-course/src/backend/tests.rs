@@ -75,9 +75,10 @@ fn exercise<B: Backend>(b: &B) -> Vec<Vec<f32>> {
     out.push(b.download(&b.channel_mix(&m, None, 4, (&p, &q, &r)).unwrap()).unwrap());
     let (s1, s2) = b.channel_sums(&m, &m, 4).unwrap();
     out.push(s1.iter().chain(&s2).map(|v| *v as f32).collect());
-    // Widths that fill a 16-value tile with whole rows in several ways, over more than 64
-    // tiles with a part-tile at the end (1,100 rows of 15 channels are 68.75 tiles of 240).
-    for (width, rows) in [(1, 1_100), (15, 1_100), (16, 70), (17, 300), (64, 9), (200, 3)] {
+    // Widths that fill a 16-value tile with whole rows in several ways (63 channels, the
+    // widest tiled, in tiles of 16 rows; 100 row by row), over more than 64 tiles with a
+    // part-tile at the end (1,100 rows of 15 channels are 68.75 tiles of 240).
+    for (width, rows) in [(1, 1_100), (15, 1_100), (16, 70), (17, 300), (63, 70), (100, 9)] {
         let (a, c) = (values(width * rows, 12), values(width * rows, 13));
         let (a, c) = (b.upload(&a).unwrap(), b.upload(&c).unwrap());
         let (p, q, r) = (values(width, 14), values(width, 15), values(width, 16));
