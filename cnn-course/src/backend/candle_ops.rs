@@ -208,7 +208,7 @@ impl Backend for OnDevice {
         self.scatter_windows(g, &share, n)
     }
 
-    fn scale(&self, x: Tensor, factors: &[f32]) -> Result<Tensor> {
+    fn scale(&self, x: &Tensor, factors: &[f32]) -> Result<Tensor> {
         Ok(x.mul(&self.upload(factors)?)?)
     }
 

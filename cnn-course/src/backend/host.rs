@@ -13,7 +13,7 @@ use super::simd::vectorized;
 use super::workspace::Workspace;
 use super::Backend;
 use crate::padding::Geometry;
-use crate::{Activation, Result};
+use crate::{bail, Activation, Result};
 use candle_core::{DType, Device, Tensor};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -252,12 +252,20 @@ impl Backend for Host {
         Ok(dx)
     }
 
-    fn scale(&self, mut x: Self::Buf, factors: &[f32]) -> Result<Self::Buf> {
+    fn scale(&self, x: &Self::Buf, factors: &[f32]) -> Result<Self::Buf> {
+        if factors.len() != x.len() {
+            bail!(Internal, "scale: {} factors for {} values", factors.len(), x.len());
+        }
+        let mut out = self.buffer(x.len());
         vectorized(
             #[inline(always)]
-            || x.iter_mut().zip(factors).for_each(|(v, f)| *v *= f),
+            || {
+                for ((o, v), f) in out.iter_mut().zip(x.iter()).zip(factors) {
+                    *o = v * f;
+                }
+            },
         );
-        Ok(x)
+        Ok(out)
     }
 
     fn channel_mix(

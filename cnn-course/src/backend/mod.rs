@@ -98,7 +98,7 @@ pub(crate) trait Backend: Sync {
     fn avg_pool_backward(&self, g: &Geometry, dy: &Self::Buf, n: usize) -> Result<Self::Buf>;
 
     /// `x ⊙ factors`, element by element, with the factors from the host (dropout masks).
-    fn scale(&self, x: Self::Buf, factors: &[f32]) -> Result<Self::Buf>;
+    fn scale(&self, x: &Self::Buf, factors: &[f32]) -> Result<Self::Buf>;
     /// Per channel `c` (column of rows of `width`): `p[c]·a + q[c]·b + r[c]` (`b` may be
     /// left out). Batch normalization's forward and backward passes.
     fn channel_mix(

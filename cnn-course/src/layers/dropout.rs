@@ -79,15 +79,13 @@ impl Layer for Dropout {
             return None;
         }
         let scale = (1.0 / (1.0 - self.rate)) as f32;
-        let mut mask = rng::bernoulli(batch * self.per_sample, 1.0 - self.rate);
-        mask.iter_mut().for_each(|m| *m *= scale);
-        Some(mask)
+        Some(rng::scaled_bernoulli(batch * self.per_sample, 1.0 - self.rate, scale))
     }
 
     fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {
         let b = pass.backend;
         let y = match (pass.train, pass.drawn) {
-            (true, Some(mask)) => b.scale(b.copy(x)?, mask)?,
+            (true, Some(mask)) => b.scale(x, mask)?,
             _ => b.copy(x)?,
         };
         Ok((y, Kept::Nothing))
@@ -103,7 +101,7 @@ impl Layer for Dropout {
     ) -> Result<Gradients<B>> {
         let dx = match (needs.input, pass.drawn) {
             (false, _) => None,
-            (true, Some(mask)) => Some(pass.backend.scale(dy, mask)?),
+            (true, Some(mask)) => Some(pass.backend.scale(&dy, mask)?),
             (true, None) => Some(dy),
         };
         Ok(Gradients::input_only(dx))
