@@ -336,14 +336,10 @@ impl Backend for Host {
 /// are taken one at a time: they fill the registers already, and a tile of 16 rows of a
 /// wide odd vector (a million features) would take more memory than the layer.
 fn row_tile(width: usize) -> usize {
-    if width >= 64 {
-        return width;
+    match width {
+        64.. => width,
+        _ => num_integer::lcm(width.max(1), 16),
     }
-    let (mut a, mut b) = (width.max(1), 16);
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    width.max(1) / a * 16
 }
 
 /// Per-channel values repeated to fill a tile of rows.
