@@ -4,6 +4,7 @@
 mod common;
 
 use cnn_course::exercises::{ch1, ch5, ch6};
+use cnn_course::layers::LayerSpec;
 use cnn_course::prelude::*;
 use common::{blobs, seeded, small_cnn};
 use std::path::Path;
@@ -172,6 +173,42 @@ fn a_layer_too_large_for_memory_is_refused_when_added() -> Result<()> {
     );
     assert_eq!(model.layers().len(), 1, "the model is unchanged");
     Ok(())
+}
+
+#[test]
+fn an_input_shape_too_large_to_hold_one_sample_is_refused_for_every_first_layer() {
+    // Every layer computes its sizes from the input shape; one that cannot be counted
+    // (or held) must stop at the first layer, whatever that layer is.
+    let huge = (1usize << 32, 1usize << 32, 2);
+    let firsts: Vec<(&str, LayerSpec)> = vec![
+        ("dropout", Dropout::new(0.5).input_shape(huge).into()),
+        (
+            "batch_normalization",
+            BatchNormalization::new().input_shape(huge).into(),
+        ),
+        ("flatten", Flatten::new().input_shape(huge).into()),
+        ("conv2d", Conv2D::new(4, 3).input_shape(huge).into()),
+        (
+            "max_pool2d",
+            MaxPool2D::new(2)
+                .input_shape((usize::MAX, usize::MAX, usize::MAX))
+                .into(),
+        ),
+        ("dense", Dense::new(4).input_shape(usize::MAX).into()),
+    ];
+    for (name, layer) in firsts {
+        let mut model = Sequential::new();
+        let err = message(model.add(layer));
+        assert!(
+            err.starts_with(&format!("{name}: one sample of input shape (None, ")),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(" GB available); hint: input_shape is the size of one sample, e.g. .input_shape((28, 28, 1)) for 28×28 greyscale images"),
+            "{err}"
+        );
+        assert!(model.layers().is_empty(), "the model is unchanged");
+    }
 }
 
 #[test]

@@ -138,6 +138,15 @@ impl Sequential {
                         keras_shape(&shape)
                     );
                 }
+                // Every later size is computed from this one: it must be countable, and
+                // one sample must fit in memory.
+                let values = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+                if let Some(available) = crate::device::too_many_for_host(values) {
+                    bail!(Shape,
+                        "{name}: one sample of input shape {} has more values than this machine can hold ({available}); hint: input_shape is the size of one sample, e.g. .input_shape((28, 28, 1)) for 28×28 greyscale images",
+                        keras_shape(&shape)
+                    );
+                }
                 shape
             }
             (None, None) => bail!(Usage,
