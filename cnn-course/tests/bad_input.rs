@@ -254,6 +254,19 @@ fn monitoring_validation_loss_without_validation_data() {
 }
 
 #[test]
+fn early_stopping_with_a_min_delta_that_is_not_a_number() {
+    for delta in [f64::NAN, f64::INFINITY] {
+        let mut model = compiled();
+        let (x, y, _) = blobs(30, 1);
+        let stopping = EarlyStopping::new().monitor("loss").min_delta(delta);
+        assert_eq!(
+            message(model.fit(&x, &y, Fit::new().verbose(0).callback(stopping))),
+            format!("EarlyStopping: min_delta must be a finite number, got {}; hint: 0.001 counts only improvements larger than 0.001", delta.abs())
+        );
+    }
+}
+
+#[test]
 fn loading_weights_of_another_model() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weights.safetensors");

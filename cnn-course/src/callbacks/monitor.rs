@@ -66,6 +66,12 @@ impl Monitor {
                 self.name
             );
         }
+        if !self.min_delta.is_finite() {
+            bail!(Setting,
+                "{callback}: min_delta must be a finite number, got {}; hint: 0.001 counts only improvements larger than 0.001",
+                self.min_delta
+            );
+        }
         if self.name.starts_with("val_") && !plan.has_validation {
             bail!(Usage,
                 "{callback}: monitoring '{}' needs validation data; hint: pass .validation_split(0.2) or .validation_data(&x_val, &y_val) to fit, or monitor \"loss\"",
