@@ -81,7 +81,7 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
     /// The operating system refused a read or a write.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}{}", path.display(), io_hint(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -94,6 +94,22 @@ pub enum Error {
     /// `?` works on it in functions returning this crate's `Result`.
     #[error("reshape: {0}; hint: the new shape must hold exactly as many values as the array")]
     Reshape(#[from] ndarray::ShapeError),
+}
+
+/// What to do about an operating-system error, for the kinds a learner can fix.
+fn io_hint(error: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match error.kind() {
+        NotFound => "; hint: check the path — a relative path starts in the notebook's folder",
+        PermissionDenied | ReadOnlyFilesystem => {
+            "; hint: this place is not open to you — use a folder of your own, e.g. one next to the notebook"
+        }
+        AlreadyExists | NotADirectory | IsADirectory => {
+            "; hint: something else is in the way at this path — choose another name, or move it away"
+        }
+        StorageFull | QuotaExceeded => "; hint: the disk is full — free some space and run the cell again",
+        _ => "",
+    }
 }
 
 /// The kinds of [`Error`] that carry a [`Problem`], for [`bail!`](crate::bail).
@@ -201,5 +217,28 @@ mod tests {
             unplaced.context("conv2d").to_string(),
             "conv2d: unknown padding 'full'; hint: use \"valid\" or \"same\""
         );
+    }
+
+    #[test]
+    fn operating_system_errors_say_what_to_do_when_the_learner_can_fix_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let in_the_way = dir.path().join("backup");
+        std::fs::write(&in_the_way, b"x").unwrap();
+        let source = std::fs::create_dir(&in_the_way).unwrap_err();
+        let text = Error::io(&in_the_way, source).to_string();
+        assert!(text.starts_with(&format!("{}: ", in_the_way.display())), "{text}");
+        assert!(
+            text.ends_with("; hint: something else is in the way at this path — choose another name, or move it away"),
+            "{text}"
+        );
+        let missing = dir.path().join("missing.png");
+        let text = Error::io(&missing, std::fs::read(&missing).unwrap_err()).to_string();
+        assert!(
+            text.ends_with("; hint: check the path — a relative path starts in the notebook's folder"),
+            "{text}"
+        );
+        // Kinds a learner cannot act on keep the system's words alone.
+        let other = Error::io(&missing, std::io::Error::other("device busy")).to_string();
+        assert_eq!(other, format!("{}: device busy", missing.display()));
     }
 }

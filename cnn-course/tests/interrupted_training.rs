@@ -111,3 +111,27 @@ fn a_backup_of_another_model_is_refused_with_the_way_out() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_file_where_the_backup_folder_should_be_is_refused_and_kept() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup");
+    std::fs::write(&file, b"the learner's notes").unwrap();
+    let Err(err) = train(&file, 1) else {
+        panic!("training into a file should fail");
+    };
+    let err = err.to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: is a file, not a folder; hint: BackupAndRestore keeps its backup in a folder of its own, e.g. BackupAndRestore::new(\"backup\")",
+            file.display()
+        )
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        b"the learner's notes",
+        "the file is untouched"
+    );
+    Ok(())
+}

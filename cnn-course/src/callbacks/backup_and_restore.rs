@@ -79,6 +79,12 @@ fn series(text: Option<&String>) -> Vec<f64> {
 
 impl Callback for BackupAndRestore {
     fn on_train_begin(&mut self, _plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
+        if self.folder.is_file() {
+            return Err(Error::file(
+                &self.folder,
+                "is a file, not a folder; hint: BackupAndRestore keeps its backup in a folder of its own, e.g. BackupAndRestore::new(\"backup\")",
+            ));
+        }
         std::fs::create_dir_all(&self.folder).map_err(|e| Error::io(&self.folder, e))?;
         self.history = History::default();
         Ok(())
