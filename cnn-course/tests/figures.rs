@@ -106,6 +106,13 @@ fn grids_of_samples_predictions_and_feature_maps() {
         &samples(&data.x_train, &labels, &data.class_names, 12).unwrap(),
         "samples.png",
     );
+    assert_eq!(
+        samples(&data.x_train, &labels[..3], &data.class_names, 4)
+            .err()
+            .unwrap()
+            .to_string(),
+        "samples: 4 images but 3 labels; hint: pass the labels of the same samples, e.g. &data.y_train.to_vec()"
+    );
     // Sample 1 predicted wrong, the others right.
     let mut predicted = labels.clone();
     predicted[1] = (labels[1] + 1) % 3;

@@ -242,6 +242,14 @@ pub fn samples<L: crate::labels::ClassNumber + Copy>(
     count: usize,
 ) -> Result<Figure> {
     let images = batch_images(&x.to_image_array()?, count, "samples")?;
+    if labels.len() < images.len() {
+        bail!(
+            Shape,
+            "samples: {} images but {} labels; hint: pass the labels of the same samples, e.g. &data.y_train.to_vec()",
+            images.len(),
+            labels.len()
+        );
+    }
     let titles = (0..images.len())
         .map(|i| class_name(labels.get(i).and_then(|l| l.class()), class_names))
         .collect();
