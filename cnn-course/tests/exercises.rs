@@ -136,6 +136,7 @@ fn ch2_counting_and_encoding() {
     right(ch2::split_sizes(40, 10));
     wrong(ch2::split_sizes(10, 40), "swapped");
     wrong(ch2::split_sizes(45, 10), "is not 50");
+    wrong(ch2::split_sizes(usize::MAX, 10), "is not 50");
     let encoded = one_hot(&ch2::LABELS, &ch2::CATEGORIES).unwrap();
     right(ch2::one_hot(&encoded));
     wrong(ch2::one_hot(&encoded.t().to_owned()), "one row per label");
@@ -250,6 +251,13 @@ fn ch3_convolution_by_hand() {
     let mut off = map.clone();
     off[[3, 4]] += 1.0;
     wrong(ch3::convolution_2d(&image, &off), "feature map[3, 4]");
+    // An image too small for the kernel has no feature map: an empty answer is not right.
+    for tiny in [Array2::zeros((0, 0)), Array2::zeros((2, 2))] {
+        wrong(
+            ch3::convolution_2d(&tiny, &Array2::zeros((0, 0))),
+            "there is no feature map to check: the input is empty or smaller than the window",
+        );
+    }
     let vertical = array![[-1f32, 1., -1.], [-1., 1., -1.], [-1., 1., -1.]];
     right(ch3::vertical_line_kernel(&vertical));
     wrong(
@@ -282,6 +290,15 @@ fn ch3_edges_sizes_and_colour() {
     right(ch3::output_size_formula(|i, k, p, s| (i + 2 * p - k) / s + 1));
     wrong(ch3::output_size_formula(|i, k, p, s| (i + 2 * p - k) / s), "add 1");
     wrong(ch3::output_size_formula(|i, k, p, s| (i + p - k) / s + 1), "2P");
+    // A formula that subtracts first goes below 0 in usize: a verdict, not a dead cell.
+    wrong(
+        ch3::output_size_formula(|i, k, p, s| (k - i + 2 * p) / s + 1),
+        "output_size(256, 4, 1, 2) stopped: attempt to subtract with overflow. A usize cannot go below 0",
+    );
+    wrong(
+        ch3::output_size_formula(|i, k, p, s| (i + 2 * p - k) / (s - 1)),
+        "divide by zero",
+    );
     let red = Array3::from_shape_vec((1, 1, 3), vec![1.0, -1.0, -1.0]).unwrap();
     right(ch3::red_detector(&red));
     let only_red = Array3::from_shape_vec((1, 1, 3), vec![1.0, 0.0, 0.0]).unwrap();
@@ -402,6 +419,10 @@ fn ch4_counting_and_pooling() {
     });
     wrong(ch4::max_pooling(&image, &mean), "the windows' means");
     wrong(ch4::max_pooling(&image, &Array2::zeros((13, 13))), "halve the rows");
+    wrong(
+        ch4::max_pooling(&Array2::zeros((1, 1)), &Array2::zeros((0, 0))),
+        "there is no pooled image to check",
+    );
     right(ch4::pooled_flatten_size(375));
     wrong(ch4::pooled_flatten_size(15 * 6 * 6), "rounded down");
     let pooled = model(
@@ -515,6 +536,10 @@ fn ch5_curves_checkpoints_and_early_stopping() {
     let history = history_of(&[1.0, 0.6, 0.4, 0.3, 0.2], &[0.9, 0.5, 0.45, 0.5, 0.6]);
     right(ch5::overfitting(true, &history));
     wrong(ch5::overfitting(false, &history), "lowest 0.450 at epoch 3");
+    wrong(
+        ch5::overfitting(false, &History::default()),
+        "this history has no val_loss",
+    );
     right(ch5::best_epoch(3, &history));
     wrong(ch5::best_epoch(2, &history), "counted from 0");
     wrong(ch5::best_epoch(5, &history), "lowest training loss");
@@ -638,6 +663,10 @@ fn ch5_regularization_and_weights() {
         ch5::filtered_image(&image, &kernel, &convolve2d(&image, &kernel, Padding::Same, 1).unwrap()),
         "no padding",
     );
+    wrong(
+        ch5::filtered_image(&Array2::zeros((2, 2)), &kernel, &Array2::zeros((0, 0))),
+        "there is no filtered image to check",
+    );
     right(ch5::glorot_limit((6.0f32 / 54.0).sqrt()));
     wrong(ch5::glorot_limit((6.0f32 / 14.0).sqrt()), "rows × cols × filters");
     wrong(ch5::glorot_limit(6.0 / 54.0), "square root");
@@ -683,12 +712,20 @@ fn ch6_models_augmentation_and_transfer() {
     cnn_history.val_accuracy = vec![0.5, 0.7];
     right(ch6::cnn_beats_mlp(true, &mlp_history, &cnn_history));
     wrong(
+        ch6::cnn_beats_mlp(true, &History::default(), &cnn_history),
+        "a history has no val_accuracy",
+    );
+    wrong(
         ch6::cnn_beats_mlp(false, &mlp_history, &cnn_history),
         "CNN 0.700, MLP 0.300",
     );
 
     let image = Array3::from_shape_fn((32, 32, 3), |(r, c, ch)| (r * 32 + c + ch) as f32 / 1100.0);
     right(ch6::horizontal_flip(&image, &image.slice(s![.., ..;-1, ..]).to_owned()));
+    wrong(
+        ch6::horizontal_flip(&Array3::zeros((0, 0, 3)), &Array3::zeros((0, 0, 3))),
+        "there is no flipped image to check",
+    );
     wrong(
         ch6::horizontal_flip(&image, &image.slice(s![..;-1, .., ..]).to_owned()),
         "flips top and bottom",

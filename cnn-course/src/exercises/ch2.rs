@@ -17,7 +17,7 @@ pub fn split_sizes(train: usize, validation: usize) -> Check {
     verdict(match (train, validation) {
         (40, 10) => Ok("40 images train, the last 10 validate".into()),
         (10, 40) => Err("swapped: the validation split is the fraction kept for validation".into()),
-        (t, v) if t + v != 50 => Err(format!(
+        (t, v) if t.checked_add(v) != Some(50) => Err(format!(
             "{t} + {v} is not 50: every image is either trained on or used for validation"
         )),
         (t, v) => Err(format!(

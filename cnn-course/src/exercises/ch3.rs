@@ -161,7 +161,17 @@ pub fn output_size_formula(output_size: impl Fn(usize, usize, usize, usize) -> u
             (i + p - k) / s + 1
         }),
     ];
-    let answers: Vec<usize> = cases.iter().map(|&(i, k, p, s)| output_size(i, k, p, s)).collect();
+    let mut answers = Vec::new();
+    for &(i, k, p, s) in &cases {
+        match quietly(|| output_size(i, k, p, s)) {
+            Ok(answer) => answers.push(answer),
+            Err(why) => {
+                return verdict(Err(format!(
+                    "output_size({i}, {k}, {p}, {s}) stopped: {why}. A usize cannot go below 0 (or divide by 0): add before you subtract, O = (I + 2P − K) / S + 1"
+                )))
+            }
+        }
+    }
     let explains = |wrong: Formula| {
         cases
             .iter()
@@ -185,6 +195,22 @@ pub fn output_size_formula(output_size: impl Fn(usize, usize, usize, usize) -> u
         "output_size({i}, {k}, {p}, {s}) gives {}, which is not right: {hint}",
         answers[bad]
     )))
+}
+
+/// `f()`, or the message it panicked with, without the panic printing itself first: a
+/// learner's function that panics gets a verdict, not a dead cell.
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.map_err(
+        |payload| match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+            (Some(message), _) => message.to_string(),
+            (_, Some(message)) => message.clone(),
+            _ => "it panicked".into(),
+        },
+    )
 }
 
 /// Examples for learning an edge kernel: `count` signals of 10 values with one step up

@@ -13,8 +13,9 @@ use std::path::Path;
 
 /// A prediction of whether the validation loss ends above its lowest point.
 pub fn overfitting(predicted: bool, history: &History) -> Check {
-    let (best, lowest) = history.best("val_loss").unwrap_or((0, 0.0));
-    let last = history.val_loss.last().copied().unwrap_or(0.0);
+    let (Ok((best, lowest)), Some(&last)) = (history.best("val_loss"), history.val_loss.last()) else {
+        return verdict(Err("this history has no val_loss: train with validation data".into()));
+    };
     prediction(
         "\"validation loss ends above its lowest point\"",
         predicted,

@@ -44,8 +44,12 @@ pub fn cnn_model(model: &Sequential) -> Check {
 
 /// A prediction of whether the CNN reaches a higher validation accuracy than the MLP.
 pub fn cnn_beats_mlp(predicted: bool, mlp: &History, cnn: &History) -> Check {
-    let best = |h: &History| h.best("val_accuracy").map(|b| b.1).unwrap_or(0.0);
-    let (m, c) = (best(mlp), best(cnn));
+    let best = |h: &History| h.best("val_accuracy").map(|b| b.1);
+    let (Ok(m), Ok(c)) = (best(mlp), best(cnn)) else {
+        return verdict(Err(
+            "a history has no val_accuracy: train both models with validation data, then compare".into(),
+        ));
+    };
     prediction(
         "\"the CNN beats the MLP\"",
         predicted,

@@ -86,6 +86,13 @@ where
     S2: Data<Elem = f32>,
     D2: Dimension,
 {
+    if expected.is_empty() {
+        // Computed from the learner's input: an empty or tiny image would make any empty
+        // answer "right".
+        return Err(format!(
+            "there is no {what} to check: the input is empty or smaller than the window — pass the image the exercise gives"
+        ));
+    }
     if yours.shape() != expected.shape() {
         return Err(format!(
             "your {what} has shape {}; expected {}",
