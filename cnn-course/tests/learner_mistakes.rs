@@ -123,6 +123,28 @@ fn checkpoint_paths_name_each_epoch_as_in_keras() -> Result<()> {
 }
 
 #[test]
+fn a_misspelt_checkpoint_monitor_or_mode_is_refused_even_when_every_epoch_is_saved() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y, _) = blobs(30, 1);
+    let mut model = small_cnn()?;
+    model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+    let path = dir.path().join("best.safetensors").to_string_lossy().into_owned();
+    let typo = ModelCheckpoint::new(&path).monitor("val_acuracy").verbose(false);
+    assert_eq!(
+        message(model.fit(&x, &y, Fit::new().verbose(0).callback(typo))),
+        "ModelCheckpoint: cannot monitor 'val_acuracy'; hint: use \"loss\", \"accuracy\", \"val_loss\" or \"val_accuracy\""
+    );
+    let mode = ModelCheckpoint::new(&path)
+        .monitor("loss")
+        .mode("maximum")
+        .verbose(false);
+    assert!(message(model.fit(&x, &y, Fit::new().verbose(0).callback(mode)))
+        .starts_with("ModelCheckpoint: unknown mode 'maximum'"));
+    assert!(!Path::new(&path).exists(), "nothing was trained or saved");
+    Ok(())
+}
+
+#[test]
 fn a_checkpoint_into_a_missing_folder_creates_it_and_a_folder_as_the_path_fails_before_training() -> Result<()> {
     let _seed = seeded(6);
     let dir = tempfile::tempdir().unwrap();

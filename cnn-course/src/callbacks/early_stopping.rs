@@ -75,7 +75,7 @@ impl EarlyStopping {
 
 impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
-        self.monitor.begin("EarlyStopping", plan)?;
+        self.monitor.begin("EarlyStopping", plan, true)?;
         self.wait = 0;
         self.best_epoch = 0;
         self.best_weights = None;

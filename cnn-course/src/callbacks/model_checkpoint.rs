@@ -131,10 +131,9 @@ fn format_value(value: f64, spec: &str) -> Option<String> {
 
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
-        // The monitored value matters only when saving the best epoch.
-        if self.save_best_only {
-            self.monitor.begin("ModelCheckpoint", plan)?;
-        }
+        // The monitored value is read only when saving the best epoch; a misspelt name or
+        // mode is refused either way, since it shows what the learner meant to watch.
+        self.monitor.begin("ModelCheckpoint", plan, self.save_best_only)?;
         // Every problem with the path shows now, not after the first epoch's training.
         let example = EpochLogs {
             loss: 0.0,

@@ -50,8 +50,9 @@ impl Monitor {
         }
     }
 
-    /// Check the settings before training; forget the best value of an earlier run.
-    pub fn begin(&mut self, callback: &str, plan: &TrainingPlan) -> Result<()> {
+    /// Check the settings before training; forget the best value of an earlier run. The
+    /// value must be logged (`val_…` needs validation data) only when it is `watched`.
+    pub fn begin(&mut self, callback: &str, plan: &TrainingPlan, watched: bool) -> Result<()> {
         self.best = None;
         // Larger values are better in `max` mode, and in `auto` mode for accuracies.
         self.maximize = match self.mode.resolve(callback)? {
@@ -72,7 +73,7 @@ impl Monitor {
                 self.min_delta
             );
         }
-        if self.name.starts_with("val_") && !plan.has_validation {
+        if watched && self.name.starts_with("val_") && !plan.has_validation {
             bail!(Usage,
                 "{callback}: monitoring '{}' needs validation data; hint: pass .validation_split(0.2) or .validation_data(&x_val, &y_val) to fit, or monitor \"loss\"",
                 self.name
