@@ -278,6 +278,23 @@ struct Run<'a> {
 }
 
 impl Sequential {
+    /// A note for a model whose every layer with weights is frozen: Keras trains it
+    /// without complaint, and the learner sees a loss that does not move.
+    fn all_frozen_note(&self) -> Option<String> {
+        let with_weights: Vec<_> = self
+            .layer_slice()
+            .iter()
+            .filter(|l| !l.layer.weights().is_empty())
+            .collect();
+        match with_weights.last() {
+            Some(last) if with_weights.iter().all(|l| !l.trainable) => Some(format!(
+                "note: every layer with weights is frozen, so fit changes no weights; hint: model.set_trainable(\"{}\", true) trains the last one",
+                last.name
+            )),
+            _ => None,
+        }
+    }
+
     fn train_on<B: Backend>(
         &self,
         engine: Engine<B>,
@@ -299,6 +316,9 @@ impl Sequential {
             Some(v) => Some((backend.load(&v.x)?, v.y.flatten_all()?.to_vec1::<f32>()?, v.len())),
             None => None,
         };
+        if let Some(note) = self.all_frozen_note() {
+            println!("{note}");
+        }
         // Shuffling and dropout masks come from the model's own seeded generator.
         if self.follow_a_later_seed() {
             println!(
@@ -435,4 +455,29 @@ where
         correct += step.correct;
     }
     Ok((loss_sum / n.max(1) as f64, correct / n.max(1) as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+
+    #[test]
+    fn a_model_with_every_weighted_layer_frozen_gets_a_note() -> Result<()> {
+        let mut model = Sequential::new();
+        model.add(Flatten::new().input_shape((4, 4, 1)))?;
+        model.add(Dense::new(3).activation("relu"))?;
+        model.add(Dense::new(2).activation("softmax"))?;
+        assert_eq!(model.all_frozen_note(), None);
+        model.set_trainable("dense", false)?;
+        assert_eq!(model.all_frozen_note(), None, "one layer still trains");
+        model.set_trainable("dense_1", false)?;
+        assert_eq!(
+            model.all_frozen_note().as_deref(),
+            Some("note: every layer with weights is frozen, so fit changes no weights; hint: model.set_trainable(\"dense_1\", true) trains the last one")
+        );
+        let mut weightless = Sequential::new();
+        weightless.add(Flatten::new().input_shape((4, 4, 1)))?;
+        assert_eq!(weightless.all_frozen_note(), None);
+        Ok(())
+    }
 }
