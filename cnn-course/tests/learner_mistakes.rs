@@ -203,20 +203,15 @@ fn an_input_shape_too_large_to_hold_one_sample_is_refused_for_every_first_layer(
     // (or held) must stop at the first layer, whatever that layer is.
     let huge = (1usize << 32, 1usize << 32, 2);
     let firsts: Vec<(&str, LayerSpec)> = vec![
-        ("dropout", Dropout::new(0.5).input_shape(huge).into()),
-        (
-            "batch_normalization",
-            BatchNormalization::new().input_shape(huge).into(),
-        ),
-        ("flatten", Flatten::new().input_shape(huge).into()),
-        ("conv2d", Conv2D::new(4, 3).input_shape(huge).into()),
+        ("dropout", Dropout::new(0.5).input_shape(huge)),
+        ("batch_normalization", BatchNormalization::new().input_shape(huge)),
+        ("flatten", Flatten::new().input_shape(huge)),
+        ("conv2d", Conv2D::new(4, 3).input_shape(huge)),
         (
             "max_pool2d",
-            MaxPool2D::new(2)
-                .input_shape((usize::MAX, usize::MAX, usize::MAX))
-                .into(),
+            MaxPool2D::new(2).input_shape((usize::MAX, usize::MAX, usize::MAX)),
         ),
-        ("dense", Dense::new(4).input_shape(usize::MAX).into()),
+        ("dense", Dense::new(4).input_shape(usize::MAX)),
     ];
     for (name, layer) in firsts {
         let mut model = Sequential::new();
