@@ -229,6 +229,29 @@ fn an_input_shape_too_large_to_hold_one_sample_is_refused_for_every_first_layer(
 }
 
 #[test]
+fn a_same_padded_kernel_too_wide_to_count_is_refused_without_blaming_valid_padding() {
+    let mut model = Sequential::new();
+    let wide = Conv2D::new(2, 2)
+        .dilation_rate(usize::MAX)
+        .padding("same")
+        .input_shape((5, 5, 1));
+    assert_eq!(
+        message(model.add(wide)),
+        format!("conv2d: kernel 2×2 with dilation {} and strides 1×1 covers more pixels than can be counted; hint: kernels, strides and dilations are a few pixels, e.g. Conv2D::new(32, 3).dilation_rate(2)", usize::MAX)
+    );
+    // A wide dilation that can be counted is fine with `same` padding: most taps read zeros.
+    model
+        .add(
+            Conv2D::new(2, 2)
+                .dilation_rate(1usize << 32)
+                .padding("same")
+                .input_shape((5, 5, 1)),
+        )
+        .unwrap();
+    assert_eq!(model.output_shape(), vec![5, 5, 2]);
+}
+
+#[test]
 fn windows_far_larger_than_their_input_are_refused_when_added() -> Result<()> {
     // With `same` padding any window size is allowed, and gathering a window's values for
     // every output pixel (convolution's im2col, the GPU's pooling) grows with the window:

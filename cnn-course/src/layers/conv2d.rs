@@ -159,6 +159,13 @@ impl Layer for Conv2D {
         let cols = AxisWindows::plan(in_cols, k.cols, s.cols, d.cols, padding);
         let (Some(rows), Some(cols)) = (rows, cols) else {
             let covered = |k: usize| k.saturating_sub(1).saturating_mul(d.rows).saturating_add(1);
+            if padding == Padding::Same {
+                // With `same` padding any window fits; only sizes past counting fail.
+                bail!(Setting,
+                    "{name}: kernel {k} with dilation {} and strides {s} covers more pixels than can be counted; hint: kernels, strides and dilations are a few pixels, e.g. Conv2D::new(32, 3).dilation_rate(2)",
+                    d.rows
+                );
+            }
             bail!(Shape,
                 "{name}: kernel {k} (covering {}×{} with dilation {}) is larger than its input {in_rows}×{in_cols} with padding 'valid'; hint: use .padding(\"same\"), a smaller kernel, or fewer pooling layers before this one",
                 covered(k.rows),
