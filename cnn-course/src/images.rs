@@ -221,6 +221,12 @@ pub fn save_image<S: Data<Elem = f32>, D: Dimension>(array: &ArrayBase<S, D>, pa
     let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
     let shape = array.shape().to_vec();
     let array = array.view().into_dyn();
+    if let Some((at, _)) = array.indexed_iter().find(|(_, v)| v.is_nan()) {
+        bail!(Data,
+            "save_image: the array holds NaN at {:?}, which has no colour; hint: check how the values were computed — a model whose training diverged gives NaN",
+            at.slice()
+        );
+    }
     let image = match *shape.as_slice() {
         [rows, cols] if rows > 0 && cols > 0 => DynamicImage::ImageLuma8(GrayImage::from_fn(cols as u32, rows as u32, |c, r| {
             image::Luma([byte(array[IxDyn(&[r as usize, c as usize])])])
@@ -289,5 +295,13 @@ mod tests {
             save_image(&batch, dir.path().join("b.png")).unwrap_err().to_string(),
             "save_image: expected an array of shape (rows, cols) or (rows, cols, 3), got [2, 4, 4, 1]; hint: pick one image out of a batch with .slice(s![0, .., .., ..])"
         );
+        let mut grey = Array2::<f32>::zeros((3, 4));
+        grey[[1, 2]] = f32::NAN;
+        let nan = dir.path().join("nan.png");
+        assert_eq!(
+            save_image(&grey, &nan).unwrap_err().to_string(),
+            "save_image: the array holds NaN at [1, 2], which has no colour; hint: check how the values were computed — a model whose training diverged gives NaN"
+        );
+        assert!(!nan.exists(), "nothing is written");
     }
 }
