@@ -142,6 +142,12 @@ pub fn prepare_digit(picture: &Array2<f32>) -> Result<ndarray::Array4<f32>> {
     if rows < 8 || cols < 8 {
         bail!(Shape, "prepare_digit: the picture is {rows}×{cols}; hint: use a picture of at least 8×8 pixels, one digit filling most of it");
     }
+    if let Some(((r, c), _)) = picture.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        bail!(Data,
+            "prepare_digit: the picture holds {} at row {r}, column {c}; hint: load the photo with load_grey, which gives values in 0..1",
+            picture[[r, c]]
+        );
+    }
     // Ink is what differs from the paper; the paper's shade is the border's.
     let border: Vec<f32> = (0..rows)
         .flat_map(|r| (0..cols).map(move |c| (r, c)))
@@ -303,5 +309,28 @@ mod tests {
             "save_image: the array holds NaN at [1, 2], which has no colour; hint: check how the values were computed — a model whose training diverged gives NaN"
         );
         assert!(!nan.exists(), "nothing is written");
+    }
+
+    #[test]
+    fn a_digit_photo_that_cannot_be_prepared_says_why() {
+        let message = |picture: Array2<f32>| prepare_digit(&picture).unwrap_err().to_string();
+        assert_eq!(
+            message(Array2::zeros((4, 30))),
+            "prepare_digit: the picture is 4×30; hint: use a picture of at least 8×8 pixels, one digit filling most of it"
+        );
+        assert_eq!(
+            message(Array2::from_elem((28, 28), 0.9)),
+            "prepare_digit: no ink stands out from the paper; hint: write the digit darker, or on plainer paper"
+        );
+        let mut inked = Array2::from_elem((28, 28), 0.9);
+        inked[[14, 3]] = f32::NAN;
+        assert_eq!(
+            message(inked),
+            "prepare_digit: the picture holds NaN at row 14, column 3; hint: load the photo with load_grey, which gives values in 0..1"
+        );
+        assert_eq!(
+            prepare_digit(&example_digit().unwrap()).unwrap().shape(),
+            &[1, 28, 28, 1]
+        );
     }
 }
