@@ -229,7 +229,7 @@ fn an_input_shape_too_large_to_hold_one_sample_is_refused_for_every_first_layer(
 }
 
 #[test]
-fn a_same_padded_kernel_too_wide_to_count_is_refused_without_blaming_valid_padding() {
+fn a_same_padded_window_too_wide_to_count_is_refused_without_blaming_valid_padding() {
     let mut model = Sequential::new();
     let wide = Conv2D::new(2, 2)
         .dilation_rate(usize::MAX)
@@ -239,6 +239,28 @@ fn a_same_padded_kernel_too_wide_to_count_is_refused_without_blaming_valid_paddi
         message(model.add(wide)),
         format!("conv2d: kernel 2×2 with dilation {} and strides 1×1 covers more pixels than can be counted; hint: kernels, strides and dilations are a few pixels, e.g. Conv2D::new(32, 3).dilation_rate(2)", usize::MAX)
     );
+    for (pool, kind) in [
+        (
+            MaxPool2D::new(usize::MAX)
+                .strides(2)
+                .padding("same")
+                .input_shape((5, 5, 1)),
+            "max_pool2d",
+        ),
+        (
+            AvgPool2D::new(usize::MAX)
+                .strides(2)
+                .padding("same")
+                .input_shape((5, 5, 1)),
+            "avg_pool2d",
+        ),
+    ] {
+        let class = if kind == "max_pool2d" { "MaxPool2D" } else { "AvgPool2D" };
+        assert_eq!(
+            message(model.add(pool)),
+            format!("{kind}: pool {0}×{0} with strides 2×2 covers more pixels than can be counted; hint: pools and strides are a few pixels, e.g. {class}::new(2)", usize::MAX)
+        );
+    }
     // A wide dilation that can be counted is fine with `same` padding: most taps read zeros.
     model
         .add(

@@ -71,6 +71,12 @@ impl PoolWindow {
         let row_plan = AxisWindows::plan(rows, p.rows, s.rows, 1, padding);
         let col_plan = AxisWindows::plan(cols, p.cols, s.cols, 1, padding);
         let (Some(row_plan), Some(col_plan)) = (row_plan, col_plan) else {
+            if padding == Padding::Same {
+                // With `same` padding any window fits; only sizes past counting fail.
+                bail!(Setting,
+                    "{name}: pool {p} with strides {s} covers more pixels than can be counted; hint: pools and strides are a few pixels, e.g. {kind}::new(2)"
+                );
+            }
             bail!(Shape,
                 "{name}: pool {p} is larger than its input {rows}×{cols}; hint: use a smaller pool size, .padding(\"same\"), or remove a pooling layer before this one"
             );
