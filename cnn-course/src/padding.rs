@@ -18,7 +18,7 @@
 use crate::choice::choice_of;
 use crate::device::available_memory;
 use crate::model::summary::thousands;
-use crate::training::engine::PIECE as GATHERED_IMAGES;
+use crate::training::engine::WIDE_PIECE as GATHERED_IMAGES;
 use crate::{bail, Error, Result};
 use candle_core::Device;
 use std::fmt;
@@ -236,7 +236,7 @@ impl Geometry {
         }
         let values = per_image.map_or("too many".to_string(), thousands);
         bail!(Shape,
-            "{name}: its {}×{} windows over a {}×{}×{} input read {values} values per image, about {:.1} GB for the {GATHERED_IMAGES} images a core works on at once, and {place} has {:.1} GB available; hint: use a smaller window (one larger than its input reads mostly padding) or a smaller input",
+            "{name}: its {}×{} windows over a {}×{}×{} input read {values} values per image, about {:.1} GB for the {GATHERED_IMAGES} images a core may work on at once, and {place} has {:.1} GB available; hint: use a smaller window (one larger than its input reads mostly padding) or a smaller input",
             self.kernel_rows,
             self.kernel_cols,
             self.in_rows,

@@ -282,7 +282,7 @@ fn windows_far_larger_than_their_input_are_refused_when_added() -> Result<()> {
     let conv = Conv2D::new(1, 5000).padding("same").input_shape((100, 100, 1));
     let err = message(model.add(conv));
     assert!(
-        err.starts_with("conv2d: its 5000×5000 windows over a 100×100×1 input read 250,000,000,000 values per image, about 8000.0 GB for the 8 images a core works on at once, and "),
+        err.starts_with("conv2d: its 5000×5000 windows over a 100×100×1 input read 250,000,000,000 values per image, about 32000.0 GB for the 32 images a core may work on at once, and "),
         "{err}"
     );
     assert!(

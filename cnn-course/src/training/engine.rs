@@ -3,7 +3,8 @@
 //! It knows nothing about any particular layer. A training step:
 //!
 //! 1. reads every layer's weights once, and draws the step's random values (dropout);
-//! 2. cuts the batch into pieces of 4 to 8 samples ([`piece_size`]) and on the CPU runs the
+//! 2. cuts the batch into pieces of 4 to 8 samples, up to 32 for a model whose weights
+//!    outnumber its feature maps ([`piece_size`], [`WIDE_PIECE`]), and on the CPU runs the
 //!    pieces side by side, each on one core, forward through every layer, through the loss
 //!    and back, so that a piece's feature maps stay in that core's cache. The pieces depend
 //!    on the batch size and the machine's core count, not on how many threads run them,
@@ -28,17 +29,31 @@ use rayon::prelude::*;
 /// maps per sample: 8 samples fit in a core's cache).
 pub(crate) const PIECE: usize = 8;
 
+/// Samples per piece, at most, for a *wide* model: one whose weights outnumber the feature
+/// maps of [`PIECE`] samples (a wide Dense layer, as in chapter 6). Every piece reads all
+/// the weights and writes its own copy of their gradients, so for such a model fewer,
+/// larger pieces move less memory than pieces that fit in cache. Measured on a 2-core AMD
+/// EPYC (3 alternating runs each, batch 32 unless said): the chapter-6 MLP 3072-200-3
+/// trained at 3,971–4,525 samples/s in pieces of 16 against 3,088–3,663 in pieces of 8,
+/// the chapter-6 CNN with Dense(500) at 2,307–2,590 against 1,859–2,164, and at
+/// 3,018–3,414 against 2,244–2,660 at batch 64 (pieces of 32); the seed convnet, not
+/// wide, was slower in pieces of 32 (3,075–3,278 against 2,915–3,992 at batch 64).
+pub(crate) const WIDE_PIECE: usize = 32;
+
 /// Samples per piece, at least, where cores would otherwise sit idle (thinner pieces make
 /// thinner matrix products).
 const SMALLEST_PIECE: usize = 4;
 
-/// Samples per piece of a `batch` on a machine of `cores` cores: [`PIECE`], or fewer, down
-/// to [`SMALLEST_PIECE`], so that every core gets a piece. Batch 64 is 8 pieces of 8 on up
-/// to 8 cores and 16 pieces of 4 on 16. Measured on a 16-core Xeon with AVX2 (seed convnet,
-/// 5–7 runs each): on 16 cores pieces of 4 trained at 14,400–19,100 samples/s against
-/// 9,300–12,500 for pieces of 8, while on 2 and 4 cores they were 3–5 % slower.
-pub(crate) fn piece_size(batch: usize, cores: usize) -> usize {
-    batch.div_ceil(cores.max(1)).clamp(SMALLEST_PIECE, PIECE)
+/// Samples per piece of a `batch` on a machine of `cores` cores, for pieces of at most
+/// `largest` samples ([`PIECE`], or [`WIDE_PIECE`] for a wide model): `largest`, or fewer,
+/// down to [`SMALLEST_PIECE`], so that every core gets a piece. Batch 64 is 8 pieces of 8
+/// on up to 8 cores and 16 pieces of 4 on 16. Measured on a 16-core Xeon with AVX2 (seed
+/// convnet, 5–7 runs each): on 16 cores pieces of 4 trained at 14,400–19,100 samples/s
+/// against 9,300–12,500 for pieces of 8, while on 2 and 4 cores they were 3–5 % slower.
+pub(crate) fn piece_size(batch: usize, cores: usize, largest: usize) -> usize {
+    batch
+        .div_ceil(cores.max(1))
+        .clamp(SMALLEST_PIECE, largest.max(SMALLEST_PIECE))
 }
 
 /// Multiply-adds of a batch below which its pieces run one after the other on the calling
@@ -83,12 +98,16 @@ pub(crate) struct Engine<'m, B: Backend> {
     /// Whether each layer's backward pass runs at all (some layer at or before it trains).
     backward: Vec<bool>,
     work_per_sample: usize,
+    /// Values of every layer's output, per sample.
+    maps_per_sample: u128,
     /// Values of the weight gradients a step produces (the trained layers' trainable weights).
     gradient_values: usize,
     /// Run the pieces on the CPU's cores (the host backend).
     parallel: bool,
     /// The machine's cores, which set the size of the pieces.
     cores: usize,
+    /// Samples per piece at most: [`PIECE`], or [`WIDE_PIECE`] for a wide model.
+    largest_piece: usize,
 }
 
 /// What a training step produced.
@@ -171,6 +190,17 @@ impl<'m, B: Backend> Engine<'m, B> {
             backward.push(trained_before);
         }
         let work_per_sample = layers.iter().map(|l| l.layer.work_per_sample()).sum();
+        // In u128, so that no size a learner can set wraps around.
+        let maps_per_sample: u128 = layers
+            .iter()
+            .map(|l| l.output_shape.iter().map(|&d| d as u128).product::<u128>())
+            .sum();
+        let weight_values: u128 = layers
+            .iter()
+            .flat_map(|l| l.layer.weights())
+            .map(|w| w.param.elem_count() as u128)
+            .sum();
+        let wide = weight_values > maps_per_sample * PIECE as u128;
         Engine {
             backend,
             layers,
@@ -178,9 +208,11 @@ impl<'m, B: Backend> Engine<'m, B> {
             needs,
             backward,
             work_per_sample,
+            maps_per_sample,
             gradient_values,
             parallel,
             cores: crate::device::cores(),
+            largest_piece: if wide { WIDE_PIECE } else { PIECE },
         }
     }
 
@@ -196,17 +228,12 @@ impl<'m, B: Backend> Engine<'m, B> {
     /// up to two optimizer averages (Adam's `m` and `v`).
     /// In u128, so that no size a learner can set wraps around.
     pub(crate) fn step_bytes(&self, batch: usize, train: bool) -> (u128, u128) {
-        let per_sample: u128 = self
-            .layers
-            .iter()
-            .map(|l| l.output_shape.iter().map(|&d| d as u128).product::<u128>())
-            .sum();
         let (copies, gradient_copies) = match train {
             true => (3, pieces(batch, self.piece_size(batch)).len() as u128 + 4),
             false => (1, 0),
         };
         (
-            4 * copies * batch as u128 * per_sample,
+            4 * copies * batch as u128 * self.maps_per_sample,
             4 * gradient_copies * self.gradient_values as u128,
         )
     }
@@ -253,14 +280,14 @@ impl<'m, B: Backend> Engine<'m, B> {
     }
 
     /// Samples per piece of `batch`: the whole batch on another device; on the CPU pieces
-    /// of [`PIECE`] when they run one after the other (smaller pieces would only add
-    /// overhead: the chapter-2 dense model trained 25 % slower in pieces of 4), and
+    /// of the largest size when they run one after the other (smaller pieces would only
+    /// add overhead: the chapter-2 dense model trained 25 % slower in pieces of 4), and
     /// [`piece_size`] for the machine's cores when they run side by side.
     fn piece_size(&self, batch: usize) -> usize {
         match (self.parallel, self.side_by_side(batch)) {
             (false, _) => batch.max(1),
-            (true, false) => PIECE,
-            (true, true) => piece_size(batch, self.cores),
+            (true, false) => self.largest_piece,
+            (true, true) => piece_size(batch, self.cores, self.largest_piece),
         }
     }
 
@@ -664,8 +691,42 @@ mod tests {
             (256, 16, 8),
         ];
         for (batch, cores, size) in cases {
-            assert_eq!(piece_size(batch, cores), size, "batch {batch} on {cores} cores");
+            assert_eq!(piece_size(batch, cores, PIECE), size, "batch {batch} on {cores} cores");
         }
+    }
+
+    #[test]
+    fn a_model_whose_weights_outnumber_its_feature_maps_runs_one_piece_per_core() {
+        let engine = |layers: Vec<LayerSpec>, cores| {
+            let mut model = Sequential::new();
+            layers.into_iter().for_each(|l| model.add(l).unwrap());
+            let engine = Engine {
+                cores,
+                work_per_sample: WORTH_THREADS,
+                ..Engine::new(Host::new(), model.layer_slice(), true)
+            };
+            [64, 32, 10].map(|batch| pieces(batch, engine.piece_size(batch)).len())
+        };
+        // Chapter 6's MLP: 615,203 weights, 3,275 output values per sample.
+        let mlp = || {
+            vec![
+                Flatten::new().input_shape((32, 32, 3)),
+                Dense::new(200).into(),
+                Dense::new(3).into(),
+            ]
+        };
+        assert_eq!(engine(mlp(), 2), [2, 2, 2]);
+        assert_eq!(engine(mlp(), 16), [16, 8, 3]);
+        assert_eq!(engine(mlp(), 1), [2, 1, 1]);
+        // Not wide: 1,541 weights, 2,881 output values per sample.
+        let narrow = || {
+            vec![
+                Conv2D::new(10, 3).input_shape((14, 14, 1)),
+                Flatten::new().into(),
+                Dense::new(1).into(),
+            ]
+        };
+        assert_eq!(engine(narrow(), 2), [8, 4, 2]);
     }
 
     #[test]
@@ -695,8 +756,10 @@ mod tests {
             cores: 4,
             ..Engine::new(Host::new(), model.layer_slice(), true)
         };
-        // 64 + 10 output values per sample; 650 weights; batch 64 = 8 pieces of 8 on 4 cores.
-        assert_eq!(engine.step_bytes(64, true), (4 * 3 * 64 * 74, 4 * 12 * 650));
+        // 64 + 10 output values per sample; 650 weights, more than 8 samples' 592 output
+        // values: a wide model, whose batch of 64 (too little work for threads) runs as 2
+        // pieces of 32.
+        assert_eq!(engine.step_bytes(64, true), (4 * 3 * 64 * 74, 4 * 6 * 650));
         assert_eq!(engine.step_bytes(64, false), (4 * 64 * 74, 0));
         // On another device the batch is one piece.
         let engine = Engine::new(Host::new(), model.layer_slice(), false);
