@@ -1,8 +1,8 @@
 //! What a feature map responds to, in words: each map is compared with simple properties of
 //! the image it came from — its brightness, its darkness, each colour, its vertical and
 //! horizontal edges — and named after the one it follows most closely (the largest
-//! correlation). A first layer's maps mostly copy a colour or mark edges; deeper maps
-//! follow none of these closely, because they respond to combinations.
+//! correlation). A trained first layer's maps often copy a colour or the brightness; others
+//! mark edges, or respond to a combination that no single property describes closely.
 
 use crate::convolution::kernel_similarity;
 use crate::{bail, Result};
