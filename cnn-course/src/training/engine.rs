@@ -173,8 +173,11 @@ impl<'m, B: Backend> Engine<'m, B> {
         let mut trained_before = false;
         let (mut modes, mut needs, mut backward) = (Vec::new(), Vec::new(), Vec::new());
         let mut gradient_values = 0;
+        // In u128, so that no size a learner can set wraps around.
+        let mut weight_values: u128 = 0;
         for layer in layers {
             let weights = layer.layer.weights();
+            weight_values += weights.iter().map(|w| w.param.elem_count() as u128).sum::<u128>();
             let has_trainable = weights.iter().any(|w| w.trainable);
             modes.push(layer.trainable || !layer.layer.inference_when_frozen());
             let trains = has_trainable && layer.trainable;
@@ -194,11 +197,6 @@ impl<'m, B: Backend> Engine<'m, B> {
         let maps_per_sample: u128 = layers
             .iter()
             .map(|l| l.output_shape.iter().map(|&d| d as u128).product::<u128>())
-            .sum();
-        let weight_values: u128 = layers
-            .iter()
-            .flat_map(|l| l.layer.weights())
-            .map(|w| w.param.elem_count() as u128)
             .sum();
         let wide = weight_values > maps_per_sample * PIECE as u128;
         Engine {
