@@ -4,47 +4,18 @@
 //! `a ← ρ·a + (1−ρ)·g²`, `Δ = sqrt(d + ε) / sqrt(a + ε) · g`, `d ← ρ·d + (1−ρ)·Δ²`,
 //! `w ← w − lr · Δ` (Zeiler, 2012; Keras 3).
 
-use super::{Allowed, UpdateRule};
+use super::{keras_settings, UpdateRule};
 
-/// Adadelta settings. Keras defaults: learning rate 0.001, ρ 0.95, ε 1e-7.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Adadelta {
-    pub learning_rate: f64,
-    pub rho: f64,
-    pub epsilon: f64,
-}
-
-impl Default for Adadelta {
-    fn default() -> Self {
-        Adadelta {
-            learning_rate: 0.001,
-            rho: 0.95,
-            epsilon: 1e-7,
-        }
+keras_settings! {
+    /// Adadelta's settings.
+    Adadelta "adadelta" {
+        learning_rate: f64 = 0.001, NonNegative;
+        rho: f64 = 0.95, Fraction;
+        epsilon: f64 = 1e-7, Positive;
     }
 }
 
 impl UpdateRule for Adadelta {
-    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
-        vec![
-            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
-            ("rho", self.rho, Allowed::Fraction, 0.95),
-            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
-        ]
-    }
-
-    fn name(&self) -> &'static str {
-        "adadelta"
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.learning_rate = learning_rate;
-    }
-
     fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0] // accumulated squared gradients, accumulated squared updates
     }

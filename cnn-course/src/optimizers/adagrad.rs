@@ -2,52 +2,18 @@
 //!
 //! `a ← a + g²` (starting from 0.1), `w ← w − lr · g / sqrt(a + ε)`.
 
-use super::{Allowed, UpdateRule};
+use super::{keras_settings, UpdateRule};
 
-/// Adagrad settings. Keras defaults: learning rate 0.001, initial accumulator 0.1, ε 1e-7.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Adagrad {
-    pub learning_rate: f64,
-    pub initial_accumulator_value: f64,
-    pub epsilon: f64,
-}
-
-impl Default for Adagrad {
-    fn default() -> Self {
-        Adagrad {
-            learning_rate: 0.001,
-            initial_accumulator_value: 0.1,
-            epsilon: 1e-7,
-        }
+keras_settings! {
+    /// Adagrad's settings.
+    Adagrad "adagrad" {
+        learning_rate: f64 = 0.001, NonNegative;
+        initial_accumulator_value: f64 = 0.1, NonNegative;
+        epsilon: f64 = 1e-7, Positive;
     }
 }
 
 impl UpdateRule for Adagrad {
-    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
-        vec![
-            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
-            (
-                "initial_accumulator_value",
-                self.initial_accumulator_value,
-                Allowed::NonNegative,
-                0.1,
-            ),
-            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
-        ]
-    }
-
-    fn name(&self) -> &'static str {
-        "adagrad"
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.learning_rate = learning_rate;
-    }
-
     fn initial_state(&self) -> Vec<f32> {
         vec![self.initial_accumulator_value as f32]
     }

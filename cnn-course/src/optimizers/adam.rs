@@ -4,50 +4,19 @@
 //! `w ← w − lr · sqrt(1−β₂ᵗ)/(1−β₁ᵗ) · m / (sqrt(v) + ε)` (Kingma & Ba, 2015; Keras 3).
 //! No weight decay — unlike candle-nn's AdamW.
 
-use super::{Allowed, UpdateRule};
+use super::{keras_settings, UpdateRule};
 
-/// Adam settings. Keras defaults: learning rate 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Adam {
-    pub learning_rate: f64,
-    pub beta_1: f64,
-    pub beta_2: f64,
-    pub epsilon: f64,
-}
-
-impl Default for Adam {
-    fn default() -> Self {
-        Adam {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-        }
+keras_settings! {
+    /// Adam's settings.
+    Adam "adam" {
+        learning_rate: f64 = 0.001, NonNegative;
+        beta_1: f64 = 0.9, Fraction;
+        beta_2: f64 = 0.999, Fraction;
+        epsilon: f64 = 1e-7, Positive;
     }
 }
 
 impl UpdateRule for Adam {
-    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
-        vec![
-            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
-            ("beta_1", self.beta_1, Allowed::Fraction, 0.9),
-            ("beta_2", self.beta_2, Allowed::Fraction, 0.999),
-            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
-        ]
-    }
-
-    fn name(&self) -> &'static str {
-        "adam"
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.learning_rate = learning_rate;
-    }
-
     fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0] // m, v
     }

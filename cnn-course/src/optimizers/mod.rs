@@ -72,8 +72,10 @@ impl Allowed {
     }
 }
 
-/// One optimization algorithm's update, for one weight.
-pub trait UpdateRule: Send + Sync {
+/// An optimizer's settings, as Keras names them: written once per optimizer by
+/// `keras_settings!`, which makes the settings struct, its `Default` (Keras' defaults)
+/// and this trait from one table of names, defaults and rules.
+pub trait Settings {
     /// The Keras name, e.g. `rmsprop`.
     fn name(&self) -> &'static str;
 
@@ -83,6 +85,12 @@ pub trait UpdateRule: Send + Sync {
     /// Change the step size (e.g. between `fit` calls).
     fn set_learning_rate(&mut self, learning_rate: f64);
 
+    /// Every numeric setting: its Keras name, value, what it may be, and Keras' default.
+    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)>;
+}
+
+/// One optimization algorithm's update, for one weight.
+pub trait UpdateRule: Settings + Send + Sync {
     /// Initial values of the state kept for each weight value (one per slot: momentum,
     /// squared-gradient average, …).
     fn initial_state(&self) -> Vec<f32>;
@@ -90,10 +98,60 @@ pub trait UpdateRule: Send + Sync {
     /// Move the weights `w` against their gradients `g`, each value with its own state
     /// (`state[slot][i]` for value `i`), in place. `step` counts from 1.
     fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64);
-
-    /// Every numeric setting: its Keras name, value, what it may be, and Keras' default.
-    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)>;
 }
+
+/// An optimizer's settings struct from one table: each setting's name, type and Keras
+/// default, and for a number what it may be ([`Allowed`]), which `compile` checks.
+/// ```text
+/// keras_settings! {
+///     /// Adam settings.
+///     Adam "adam" {
+///         learning_rate: f64 = 0.001, NonNegative;
+///         beta_1: f64 = 0.9, Fraction;
+///     }
+/// }
+/// ```
+/// gives `pub struct Adam { pub learning_rate: f64, pub beta_1: f64 }`, its `Default` and
+/// its [`Settings`].
+macro_rules! keras_settings {
+    ($(#[$doc:meta])* $rule:ident $keras:literal {
+        $($field:ident: $type:ty = $default:expr $(, $allowed:ident)?;)*
+    }) => {
+        $(#[$doc])*
+        ///
+        /// Keras' defaults:
+        $(#[doc = concat!("- `", stringify!($field), "`: ", stringify!($default))])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $rule {
+            $(pub $field: $type,)*
+        }
+
+        impl Default for $rule {
+            fn default() -> Self {
+                $rule { $($field: $default,)* }
+            }
+        }
+
+        impl $crate::optimizers::Settings for $rule {
+            fn name(&self) -> &'static str {
+                $keras
+            }
+
+            fn learning_rate(&self) -> f64 {
+                self.learning_rate
+            }
+
+            fn set_learning_rate(&mut self, learning_rate: f64) {
+                self.learning_rate = learning_rate;
+            }
+
+            fn settings(&self) -> Vec<(&'static str, f64, $crate::optimizers::Allowed, f64)> {
+                vec![$($((stringify!($field), self.$field, $crate::optimizers::Allowed::$allowed, $default),)?)*]
+            }
+        }
+    };
+}
+use keras_settings;
 
 /// Check a rule's settings by Keras' rules.
 fn check_settings(rule: &dyn UpdateRule) -> Result<()> {

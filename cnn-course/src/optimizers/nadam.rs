@@ -5,25 +5,15 @@
 //! `m̂ = μₜ₊₁·m / (1 − Πμ₁..ₜ₊₁) + (1 − μₜ)·g / (1 − Πμ₁..ₜ)`, `v̂ = v / (1 − β₂ᵗ)`,
 //! `w ← w − lr · m̂ / (sqrt(v̂) + ε)` (Dozat, 2016).
 
-use super::{Allowed, UpdateRule};
+use super::{keras_settings, UpdateRule};
 
-/// Nadam settings. Keras defaults: learning rate 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Nadam {
-    pub learning_rate: f64,
-    pub beta_1: f64,
-    pub beta_2: f64,
-    pub epsilon: f64,
-}
-
-impl Default for Nadam {
-    fn default() -> Self {
-        Nadam {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-        }
+keras_settings! {
+    /// Nadam's settings.
+    Nadam "nadam" {
+        learning_rate: f64 = 0.001, NonNegative;
+        beta_1: f64 = 0.9, Fraction;
+        beta_2: f64 = 0.999, Fraction;
+        epsilon: f64 = 1e-7, Positive;
     }
 }
 
@@ -39,27 +29,6 @@ impl Nadam {
 }
 
 impl UpdateRule for Nadam {
-    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
-        vec![
-            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
-            ("beta_1", self.beta_1, Allowed::Fraction, 0.9),
-            ("beta_2", self.beta_2, Allowed::Fraction, 0.999),
-            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
-        ]
-    }
-
-    fn name(&self) -> &'static str {
-        "nadam"
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.learning_rate = learning_rate;
-    }
-
     fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0] // m, v
     }

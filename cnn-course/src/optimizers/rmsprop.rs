@@ -4,52 +4,20 @@
 //! gradients are large take smaller steps. With `centered`, the running mean of `g` is
 //! subtracted (`sqrt(v − ḡ² + ε)`); with `momentum`, steps accumulate as in SGD.
 
-use super::{Allowed, UpdateRule};
+use super::{keras_settings, UpdateRule};
 
-/// RMSprop settings. Keras defaults: learning rate 0.001, ρ 0.9, ε 1e-7.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RMSprop {
-    pub learning_rate: f64,
-    pub rho: f64,
-    pub momentum: f64,
-    pub epsilon: f64,
-    pub centered: bool,
-}
-
-impl Default for RMSprop {
-    fn default() -> Self {
-        RMSprop {
-            learning_rate: 0.001,
-            rho: 0.9,
-            momentum: 0.0,
-            epsilon: 1e-7,
-            centered: false,
-        }
+keras_settings! {
+    /// RMSprop's settings.
+    RMSprop "rmsprop" {
+        learning_rate: f64 = 0.001, NonNegative;
+        rho: f64 = 0.9, Fraction;
+        momentum: f64 = 0.0, Fraction;
+        epsilon: f64 = 1e-7, Positive;
+        centered: bool = false;
     }
 }
 
 impl UpdateRule for RMSprop {
-    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
-        vec![
-            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.001),
-            ("rho", self.rho, Allowed::Fraction, 0.9),
-            ("momentum", self.momentum, Allowed::Fraction, 0.0),
-            ("epsilon", self.epsilon, Allowed::Positive, 1e-7),
-        ]
-    }
-
-    fn name(&self) -> &'static str {
-        "rmsprop"
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.learning_rate = learning_rate;
-    }
-
     fn initial_state(&self) -> Vec<f32> {
         vec![0.0, 0.0, 0.0] // mean square, mean gradient (centered), momentum
     }

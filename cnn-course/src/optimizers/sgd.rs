@@ -4,46 +4,18 @@
 //! steps: `v ← m · v − lr · g`, then `w ← w + v`, or with Nesterov `w ← w + m · v − lr · g`
 //! (Keras 3's formulation).
 
-use super::{Allowed, UpdateRule};
+use super::{keras_settings, UpdateRule};
 
-/// SGD settings. Keras defaults: learning rate 0.01, no momentum.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SGD {
-    pub learning_rate: f64,
-    pub momentum: f64,
-    pub nesterov: bool,
-}
-
-impl Default for SGD {
-    fn default() -> Self {
-        SGD {
-            learning_rate: 0.01,
-            momentum: 0.0,
-            nesterov: false,
-        }
+keras_settings! {
+    /// SGD's settings.
+    SGD "sgd" {
+        learning_rate: f64 = 0.01, NonNegative;
+        momentum: f64 = 0.0, UpToOne;
+        nesterov: bool = false;
     }
 }
 
 impl UpdateRule for SGD {
-    fn settings(&self) -> Vec<(&'static str, f64, Allowed, f64)> {
-        vec![
-            ("learning_rate", self.learning_rate, Allowed::NonNegative, 0.01),
-            ("momentum", self.momentum, Allowed::UpToOne, 0.0),
-        ]
-    }
-
-    fn name(&self) -> &'static str {
-        "sgd"
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.learning_rate = learning_rate;
-    }
-
     fn initial_state(&self) -> Vec<f32> {
         vec![0.0] // velocity
     }
