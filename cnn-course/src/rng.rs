@@ -155,8 +155,9 @@ where
     Lane: Copy + Default + Into<i64>,
     [Lane]: rand::Fill,
 {
-    let per_number = 8 / std::mem::size_of::<Lane>();
-    let threshold = (p * 2f64.powi(64 / per_number as i32)).round() as i64;
+    let bits = 8 * std::mem::size_of::<Lane>();
+    let per_number = 64 / bits;
+    let threshold = (p * (1u64 << bits) as f64).round() as i64;
     let fill = |rng: &mut Generator, part: &mut [f32]| {
         let mut lanes = [Lane::default(); 1024];
         for block in part.chunks_mut(lanes.len()) {
