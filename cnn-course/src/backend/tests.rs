@@ -72,10 +72,20 @@ fn exercise<B: Backend>(b: &B) -> Vec<Vec<f32>> {
     out.push(b.download(&b.channel_mix(&m, None, 4, (&p, &q, &r)).unwrap()).unwrap());
     let (s1, s2) = b.channel_sums(&m, &m, 4).unwrap();
     out.push(s1.iter().chain(&s2).map(|v| *v as f32).collect());
-    // Widths that fill a 16-value tile with whole rows in several ways (63 channels, the
-    // widest tiled, in tiles of 16 rows; 100 row by row), over more than 64 tiles with a
-    // part-tile at the end (1,100 rows of 15 channels are 68.75 tiles of 240).
-    for (width, rows) in [(1, 1_100), (15, 1_100), (16, 70), (17, 300), (63, 70), (100, 9)] {
+    // Widths that fill a tile of at least 64 values with whole rows in several ways (3
+    // channels in tiles of 96, 63 channels, the widest tiled, in tiles of 16 rows; 100 row
+    // by row), over more than 64 tiles with a part-tile at the end (1,100 rows of 15
+    // channels are 68.75 tiles of 240).
+    for (width, rows) in [
+        (1, 5_000),
+        (3, 101),
+        (5, 333),
+        (15, 1_100),
+        (16, 70),
+        (17, 300),
+        (63, 70),
+        (100, 9),
+    ] {
         let (a, c) = (values(width * rows, 12), values(width * rows, 13));
         let (a, c) = (b.upload(&a).unwrap(), b.upload(&c).unwrap());
         let (p, q, r) = (values(width, 14), values(width, 15), values(width, 16));
@@ -89,6 +99,10 @@ fn exercise<B: Backend>(b: &B) -> Vec<Vec<f32>> {
         );
         let (s1, s2) = b.channel_sums(&a, &c, width).unwrap();
         out.push(s1.iter().chain(&s2).map(|v| *v as f32).collect());
+        out.push(b.download(&b.column_sums(&a, width).unwrap()).unwrap());
+        let (z, bias) = (b.copy(&a).unwrap(), b.upload(&p).unwrap());
+        let y = b.bias_activation(z, Some(&bias), width, Activation::Relu).unwrap();
+        out.push(b.download(&y).unwrap());
     }
     for g in [
         geometry((5, 6, 2), 3, 1, 1, Padding::Valid),
