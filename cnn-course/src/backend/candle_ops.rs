@@ -212,18 +212,15 @@ impl Backend for OnDevice {
         Ok(x.mul(&self.upload(factors)?)?)
     }
 
-    fn channel_mix(
-        &self,
-        a: &Tensor,
-        b: Option<&Tensor>,
-        width: usize,
-        (p, q, r): (&[f32], &[f32], &[f32]),
-    ) -> Result<Tensor> {
-        let mut out = rows(a, width)?.broadcast_mul(&self.vector(p)?)?;
-        if let Some(b) = b {
-            out = out.add(&rows(b, width)?.broadcast_mul(&self.vector(q)?)?)?;
-        }
-        Ok(out.broadcast_add(&self.vector(r)?)?.flatten_all()?)
+    fn channel_affine(&self, x: &Tensor, width: usize, (p, r): (&[f32], &[f32])) -> Result<Tensor> {
+        let scaled = rows(x, width)?.broadcast_mul(&self.vector(p)?)?;
+        Ok(scaled.broadcast_add(&self.vector(r)?)?.flatten_all()?)
+    }
+
+    fn channel_mix(&self, a: Tensor, b: &Tensor, width: usize, (p, q, r): (&[f32], &[f32], &[f32])) -> Result<Tensor> {
+        let b = rows(b, width)?.broadcast_mul(&self.vector(q)?)?;
+        let mixed = rows(&a, width)?.broadcast_mul(&self.vector(p)?)?.add(&b)?;
+        Ok(mixed.broadcast_add(&self.vector(r)?)?.flatten_all()?)
     }
 
     fn channel_sums(&self, a: &Tensor, b: &Tensor, width: usize) -> Result<(Vec<f64>, Vec<f64>)> {

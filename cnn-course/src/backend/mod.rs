@@ -99,12 +99,15 @@ pub(crate) trait Backend: Sync {
 
     /// `x ⊙ factors`, element by element, with the factors from the host (dropout masks).
     fn scale(&self, x: &Self::Buf, factors: &[f32]) -> Result<Self::Buf>;
-    /// Per channel `c` (column of rows of `width`): `p[c]·a + q[c]·b + r[c]` (`b` may be
-    /// left out). Batch normalization's forward and backward passes.
+    /// Per channel `c` (column of rows of `width`): `p[c]·x + r[c]`, into a new buffer.
+    /// Batch normalization's forward pass.
+    fn channel_affine(&self, x: &Self::Buf, width: usize, pr: (&[f32], &[f32])) -> Result<Self::Buf>;
+    /// Per channel `c`: `p[c]·a + q[c]·b + r[c]`, written over `a` (a gradient the caller
+    /// is done with). Batch normalization's backward pass.
     fn channel_mix(
         &self,
-        a: &Self::Buf,
-        b: Option<&Self::Buf>,
+        a: Self::Buf,
+        b: &Self::Buf,
         width: usize,
         pqr: (&[f32], &[f32], &[f32]),
     ) -> Result<Self::Buf>;

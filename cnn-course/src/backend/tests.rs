@@ -66,10 +66,10 @@ fn exercise<B: Backend>(b: &B) -> Vec<Vec<f32>> {
     out.push(b.download(&b.scale(&a, &values(12, 6)).unwrap()).unwrap());
     let (p, q, r) = (values(4, 7), values(4, 8), values(4, 9));
     out.push(
-        b.download(&b.channel_mix(&m, Some(&m), 4, (&p, &q, &r)).unwrap())
+        b.download(&b.channel_mix(b.copy(&m).unwrap(), &m, 4, (&p, &q, &r)).unwrap())
             .unwrap(),
     );
-    out.push(b.download(&b.channel_mix(&m, None, 4, (&p, &q, &r)).unwrap()).unwrap());
+    out.push(b.download(&b.channel_affine(&m, 4, (&p, &r)).unwrap()).unwrap());
     let (s1, s2) = b.channel_sums(&m, &m, 4).unwrap();
     out.push(s1.iter().chain(&s2).map(|v| *v as f32).collect());
     // Widths that fill a tile of at least 64 values with whole rows in several ways (3
@@ -90,13 +90,10 @@ fn exercise<B: Backend>(b: &B) -> Vec<Vec<f32>> {
         let (a, c) = (b.upload(&a).unwrap(), b.upload(&c).unwrap());
         let (p, q, r) = (values(width, 14), values(width, 15), values(width, 16));
         out.push(
-            b.download(&b.channel_mix(&a, Some(&c), width, (&p, &q, &r)).unwrap())
+            b.download(&b.channel_mix(b.copy(&a).unwrap(), &c, width, (&p, &q, &r)).unwrap())
                 .unwrap(),
         );
-        out.push(
-            b.download(&b.channel_mix(&a, None, width, (&p, &q, &r)).unwrap())
-                .unwrap(),
-        );
+        out.push(b.download(&b.channel_affine(&a, width, (&p, &r)).unwrap()).unwrap());
         let (s1, s2) = b.channel_sums(&a, &c, width).unwrap();
         out.push(s1.iter().chain(&s2).map(|v| *v as f32).collect());
         out.push(b.download(&b.column_sums(&a, width).unwrap()).unwrap());

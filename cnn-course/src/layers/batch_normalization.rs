@@ -24,7 +24,7 @@
 //! # Shapes
 //! - output: the same as the input; `γ`, `β`, moving mean and variance: `(channels,)`.
 
-use super::{not_built, Gradients, Kept, Layer, Needs, Param, Pass, SumsFor, Weight};
+use super::{kept_map, not_built, Gradients, Kept, Layer, Needs, Param, Pass, Reads, SumsFor, Weight};
 use crate::arrays::keras_shape;
 use crate::backend::Backend;
 use crate::initializers::constant;
@@ -217,14 +217,22 @@ impl Layer for BatchNormalization {
         let p: Vec<f64> = (0..built.channels).map(|c| gamma[c] * inverse[c]).collect();
         let r = to_f32((0..built.channels).map(|c| beta[c] as f64 - p[c] * mean[c]));
         let p = to_f32(p);
-        let y = pass.backend.channel_mix(x, None, built.channels, (&p, &p, &r))?;
+        let y = pass.backend.channel_affine(x, built.channels, (&p, &r))?;
         Ok((y, Kept::Nothing))
+    }
+
+    /// `x`, for `x̂`.
+    fn backward_reads(&self) -> Reads {
+        Reads {
+            input: true,
+            output: false,
+        }
     }
 
     fn backward<B: Backend>(
         &self,
         pass: &Pass<B>,
-        (x, _): (&B::Buf, &B::Buf),
+        (x, _): (Option<&B::Buf>, Option<&B::Buf>),
         _kept: Kept<B>,
         dy: B::Buf,
         needs: Needs,
@@ -237,7 +245,7 @@ impl Layer for BatchNormalization {
             // Frozen: a fixed affine map, dx = γ·inv·dy.
             let zero = vec![0f32; channels];
             let dx = match needs.input {
-                true => Some(b.channel_mix(&dy, None, channels, (&to_f32(a), &zero, &zero))?),
+                true => Some(b.channel_affine(&dy, channels, (&to_f32(a), &zero))?),
                 false => None,
             };
             return Ok(Gradients::input_only(dx));
@@ -274,7 +282,8 @@ impl Layer for BatchNormalization {
                 let r: Vec<f64> = (0..channels)
                     .map(|c| -a[c] / m * sum_dy[c] + a[c] / m * batch_dot[c] * inverse[c] * mean[c])
                     .collect();
-                Some(b.channel_mix(&dy, Some(x), channels, (&to_f32(a), &to_f32(q), &to_f32(r)))?)
+                let x = kept_map(x, "BatchNormalization", "input")?;
+                Some(b.channel_mix(dy, x, channels, (&to_f32(a), &to_f32(q), &to_f32(r)))?)
             }
             false => None,
         };

@@ -44,7 +44,9 @@
 //! assert_eq!(model.count_params(), 16 * (2 * 2 * 1) + 16); // 80
 //! ```
 
-use super::{expect_images, expect_positive, Gradients, Kept, Layer, Needs, Param, Pass, Size2, Weight};
+use super::{
+    activation_backward, expect_images, expect_positive, Gradients, Kept, Layer, Needs, Param, Pass, Size2, Weight,
+};
 use crate::backend::{Backend, Op};
 use crate::choice::Choice;
 use crate::initializers::{check_size, constant, glorot_uniform};
@@ -243,7 +245,7 @@ impl Layer for Conv2D {
     fn backward<B: Backend>(
         &self,
         pass: &Pass<B>,
-        (_, y): (&B::Buf, &B::Buf),
+        (_, y): (Option<&B::Buf>, Option<&B::Buf>),
         kept: Kept<B>,
         dy: B::Buf,
         needs: Needs,
@@ -261,7 +263,7 @@ impl Layer for Conv2D {
         };
         let b = pass.backend;
         let (rows, window) = (pass.n * g.out_pixels(), g.window_len());
-        let dz = b.activation_backward(dy, y, self.filters, pass.activation(*activation))?;
+        let dz = activation_backward(pass, "Conv2D", (dy, y), self.filters, *activation)?;
         let mut weights = Vec::new();
         if needs.weights {
             weights.push(b.matmul((window, rows, self.filters), &cols, Op::Transposed, &dz, Op::Plain)?);

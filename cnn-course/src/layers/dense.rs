@@ -18,7 +18,7 @@
 //! - output: `(batch, units)`
 //! - kernel `W`: `(features, units)` (Keras order); bias `b`: `(units,)`.
 
-use super::{not_built, Gradients, Kept, Layer, Needs, Param, Pass, Weight};
+use super::{activation_backward, kept_map, not_built, Gradients, Kept, Layer, Needs, Param, Pass, Reads, Weight};
 use crate::arrays::keras_shape;
 use crate::backend::{Backend, Op};
 use crate::choice::Choice;
@@ -139,19 +139,28 @@ impl Layer for Dense {
         Ok((y, Kept::Nothing))
     }
 
+    /// `x` for the kernel's gradient, `y` for the activation's.
+    fn backward_reads(&self) -> Reads {
+        Reads {
+            input: true,
+            output: self.activation() != Activation::Linear,
+        }
+    }
+
     fn backward<B: Backend>(
         &self,
         pass: &Pass<B>,
-        (x, y): (&B::Buf, &B::Buf),
+        (x, y): (Option<&B::Buf>, Option<&B::Buf>),
         _kept: Kept<B>,
         dy: B::Buf,
         needs: Needs,
     ) -> Result<Gradients<B>> {
         let built = self.built()?;
         let (b, n, features) = (pass.backend, pass.n, built.features);
-        let dz = b.activation_backward(dy, y, self.units, pass.activation(built.activation))?;
+        let dz = activation_backward(pass, "Dense", (dy, y), self.units, built.activation)?;
         let mut weights = Vec::new();
         if needs.weights {
+            let x = kept_map(x, "Dense", "input")?;
             weights.push(b.matmul((features, n, self.units), x, Op::Transposed, &dz, Op::Plain)?);
             if pass.weights.len() > 1 {
                 weights.push(b.column_sums(&dz, self.units)?);

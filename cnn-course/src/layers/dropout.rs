@@ -94,7 +94,7 @@ impl Layer for Dropout {
     fn backward<B: Backend>(
         &self,
         pass: &Pass<B>,
-        _io: (&B::Buf, &B::Buf),
+        _io: (Option<&B::Buf>, Option<&B::Buf>),
         _kept: Kept<B>,
         dy: B::Buf,
         needs: Needs,

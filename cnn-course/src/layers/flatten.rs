@@ -52,7 +52,7 @@ impl Layer for Flatten {
     fn backward<B: Backend>(
         &self,
         _pass: &Pass<B>,
-        _io: (&B::Buf, &B::Buf),
+        _io: (Option<&B::Buf>, Option<&B::Buf>),
         _kept: Kept<B>,
         dy: B::Buf,
         needs: Needs,

@@ -80,7 +80,10 @@ pub fn run<B: Backend>(
         input: true,
         weights: true,
     };
-    let grads = layer.backward(&pass, (&xb, &y), kept, dyb, needs).unwrap();
+    // Only the feature maps the layer says its backward pass reads, as in training.
+    let reads = layer.backward_reads();
+    let io = (reads.input.then_some(&xb), reads.output.then_some(&y));
+    let grads = layer.backward(&pass, io, kept, dyb, needs).unwrap();
     Run {
         y: y_values,
         dx: backend

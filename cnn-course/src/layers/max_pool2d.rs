@@ -142,7 +142,7 @@ impl Layer for MaxPool2D {
     fn backward<B: Backend>(
         &self,
         pass: &Pass<B>,
-        _io: (&B::Buf, &B::Buf),
+        _io: (Option<&B::Buf>, Option<&B::Buf>),
         kept: Kept<B>,
         dy: B::Buf,
         needs: Needs,

@@ -143,6 +143,42 @@ impl<B: Backend> Gradients<B> {
     }
 }
 
+/// Which feature maps a layer's backward pass reads ([`Layer::backward_reads`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Reads {
+    pub input: bool,
+    pub output: bool,
+}
+
+/// A feature map the backward pass reads: kept by the trainer where the layer's
+/// [`Layer::backward_reads`] says so.
+pub(crate) fn kept_map<'a, T>(map: Option<&'a T>, layer: &str, which: &str) -> Result<&'a T> {
+    map.ok_or_else(|| {
+        crate::Error::new(
+            crate::error::Kind::Internal,
+            format!("{layer}: the backward pass needs the layer's {which}, which was not kept"),
+        )
+    })
+}
+
+/// The gradient at an activation's input from `dy` at its output `y`: `dy` itself for a
+/// linear activation, whose output need not be kept.
+pub(crate) fn activation_backward<B: Backend>(
+    pass: &Pass<B>,
+    layer: &str,
+    (dy, y): (B::Buf, Option<&B::Buf>),
+    width: usize,
+    activation: Activation,
+) -> Result<B::Buf> {
+    match pass.activation(activation) {
+        Activation::Linear => Ok(dy),
+        activation => {
+            let y = kept_map(y, layer, "output")?;
+            pass.backend.activation_backward(dy, y, width, activation)
+        }
+    }
+}
+
 /// The batch sums a layer asks for (batch normalization).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SumsFor {
@@ -185,12 +221,23 @@ pub(crate) trait Layer {
     /// The output for `pass.n` samples `x`, and what the backward pass needs.
     fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)>;
 
+    /// Which of its input `x` and output `y` the backward pass reads. The trainer keeps
+    /// only those until the backward pass, and frees the others as soon as the next layer
+    /// has run. By default the output, for an activation's gradient.
+    fn backward_reads(&self) -> Reads {
+        Reads {
+            input: false,
+            output: self.activation() != Activation::Linear,
+        }
+    }
+
     /// From `dy`, the gradient of the loss at this layer's output `y` (for input `x`), the
-    /// gradients at its input and weights.
+    /// gradients at its input and weights. `io` holds `x` and `y` where
+    /// [`Layer::backward_reads`] asks for them.
     fn backward<B: Backend>(
         &self,
         pass: &Pass<B>,
-        io: (&B::Buf, &B::Buf),
+        io: (Option<&B::Buf>, Option<&B::Buf>),
         kept: Kept<B>,
         dy: B::Buf,
         needs: Needs,
@@ -288,13 +335,16 @@ impl Layer for AnyLayer {
     fn work_per_sample(&self) -> usize {
         each_layer!(self, l => l.work_per_sample())
     }
+    fn backward_reads(&self) -> Reads {
+        each_layer!(self, l => l.backward_reads())
+    }
     fn forward<B: Backend>(&self, pass: &Pass<B>, x: &B::Buf) -> Result<(B::Buf, Kept<B>)> {
         each_layer!(self, l => l.forward(pass, x))
     }
     fn backward<B: Backend>(
         &self,
         pass: &Pass<B>,
-        io: (&B::Buf, &B::Buf),
+        io: (Option<&B::Buf>, Option<&B::Buf>),
         kept: Kept<B>,
         dy: B::Buf,
         needs: Needs,
