@@ -99,11 +99,12 @@ pub(crate) struct Engine<'m, B: Backend> {
     /// Whether each layer's backward pass runs at all (some layer at or before it trains).
     backward: Vec<bool>,
     /// Per layer, whether its input waits for the backward pass in training: it does where
-    /// the layer's or the previous layer's backward pass reads it. Freed as soon as the
-    /// layer has run otherwise (batch norm's output, read by neither batch norm's nor max
-    /// pooling's backward pass): chapter 5's Conv(16,3)-BatchNorm-Pool-Dense kept four
-    /// pieces' worth of it through the step at batch 32, and trains 11 % faster without
-    /// (one AMD EPYC core).
+    /// the layer's or the previous layer's backward pass reads it, or where this engine
+    /// computes the layer's backward batch sums from it. Freed as soon as the layer has
+    /// run otherwise (batch norm's output, read by neither batch norm's nor max pooling's
+    /// backward pass): chapter 5's Conv(16,3)-BatchNorm-Pool-Dense kept four pieces'
+    /// worth of it through the step at batch 32, and trains 11 % faster without (one AMD
+    /// EPYC core).
     keep_input: Vec<bool>,
     work_per_sample: usize,
     /// Values of every layer's output, per sample.
@@ -203,7 +204,8 @@ impl<'m, B: Backend> Engine<'m, B> {
         let reads: Vec<Reads> = layers.iter().map(|l| l.layer.backward_reads()).collect();
         let keep_input = (0..layers.len())
             .map(|l| {
-                let read_here = backward[l] && reads[l].input;
+                let summed = backward[l] && layers[l].layer.needs_sums(SumsFor::Backward, modes[l]);
+                let read_here = summed || backward[l] && reads[l].input;
                 let read_before = l > 0 && backward[l - 1] && reads[l - 1].output;
                 read_here || read_before
             })
