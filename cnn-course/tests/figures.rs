@@ -169,6 +169,12 @@ fn confusion_matrix_and_probabilities_show_class_names() {
         svg.contains("\n2\n</text>"),
         "the count 2 should be written in its cell"
     );
+    let err = |truth: &[i32], predicted: &[i32]| confusion_matrix(truth, predicted, &names).unwrap_err().to_string();
+    assert_eq!(
+        err(&[0, 1, 2], &[0, 3, 2]),
+        "confusion_matrix: prediction 1 is 3, and with 3 class names the classes are 0 to 2; hint: give one name per class, and class numbers (predict_classes), not one-hot rows"
+    );
+    assert!(err(&[0, -1], &[0, 9]).starts_with("confusion_matrix: true label 1 is negative,"));
     let figure = probabilities(&[0.1, 0.7, 0.2], &names).unwrap();
     png(&figure, "probabilities.png");
     assert!(figure.to_svg().unwrap().contains("0.70"));

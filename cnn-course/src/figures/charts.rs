@@ -463,14 +463,21 @@ where
         );
     }
     let mut counts = vec![vec![0; n]; n];
-    for (t, p) in truth.iter().zip(predicted) {
+    for (i, (t, p)) in truth.iter().zip(predicted).enumerate() {
         match (t.class(), p.class()) {
             (Some(t), Some(p)) if t < n && p < n => counts[t][p] += 1,
-            _ => bail!(
-                Data,
-                "confusion_matrix: found a class outside 0..{}; hint: give one name per class",
-                n - 1
-            ),
+            (t, _) => {
+                let (which, class) = if t.is_some_and(|t| t < n) {
+                    ("prediction", p.class())
+                } else {
+                    ("true label", t)
+                };
+                let class = class.map_or("negative".to_string(), |c| c.to_string());
+                bail!(Data,
+                    "confusion_matrix: {which} {i} is {class}, and with {n} class names the classes are 0 to {}; hint: give one name per class, and class numbers (predict_classes), not one-hot rows",
+                    n - 1
+                )
+            }
         }
     }
     Ok(chart(ChartSpec::Confusion {
