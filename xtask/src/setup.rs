@@ -7,7 +7,8 @@
 //! 3. the `rust` kernel spec inside `.venv/`, starting evcxr through
 //!    `xtask/kernel/launch.py` (kept build directories, one per open notebook);
 //! 4. evcxr's settings: a faster linker when one is installed;
-//! 5. a first build of the crate inside the kernel, so a notebook's first cell is quick.
+//! 5. a first build of the crate inside the kernel, the template every kernel's build
+//!    directory starts from, so a notebook's first cell is quick, also with several open.
 
 use crate::{root, run};
 use std::path::{Path, PathBuf};
@@ -161,11 +162,12 @@ fn ensure_evcxr_config() -> Result<(), String> {
     Ok(())
 }
 
-/// Build the crate in the first kernel slot unless it has been built there already.
+/// Build the crate in the kernel's template (`xtask/kernel/launch.py`) unless it has been
+/// built there already.
 fn ensure_warm_kernel(env: &Env) -> Result<(), String> {
-    let stamp = root().join("target/evcxr/slot-0/.warm");
+    let stamp = root().join("target/evcxr/template/.warm");
     if stamp.is_file() {
-        println!("setup: kernel build slot ready");
+        println!("setup: kernel build template ready");
         return Ok(());
     }
     println!("setup: building the crate inside the kernel (a few minutes, once)");
@@ -182,5 +184,104 @@ pub fn ensure_lab(env: &Env) -> Result<(), String> {
     match jupyter.is_file() {
         true => Ok(()),
         false => Err(format!("{} is missing; delete .venv/ and run again", jupyter.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::time::{Duration, Instant};
+
+    /// A stand-in for evcxr_jupyter: records the build folder launch.py gave it, then
+    /// holds that slot's lock (inherited) for `$HOLD` seconds.
+    const FAKE_KERNEL: &str = "#!/bin/sh\necho \"$EVCXR_TMPDIR\" >> \"$RECORD\"\nsleep \"$HOLD\"\n";
+
+    /// A scratch folder with a fake kernel and a template whose build holds one file of
+    /// each kind; `warm`: whether the set-up finished building it.
+    fn scratch(name: &str, warm: bool) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cnn-course-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let template = dir.join("slots/template");
+        let debug = template.join("target/x86_64-unknown-linux-gnu/debug");
+        for (path, text) in [
+            (debug.join("deps/libdependency.rlib"), "built"),
+            (debug.join("incremental/cache"), "incremental"),
+            (debug.join("libcode_3.so"), "a cell"),
+            (template.join("Cargo.lock"), "versions"),
+        ] {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        if warm {
+            fs::write(template.join(".warm"), "").unwrap();
+        }
+        let fake = dir.join("fake_kernel");
+        fs::write(&fake, FAKE_KERNEL).unwrap();
+        run(Command::new("chmod").arg("755").arg(&fake)).unwrap();
+        dir
+    }
+
+    fn launch(dir: &Path, hold_seconds: u32) -> std::process::Child {
+        Command::new("python3")
+            .arg(root().join("xtask/kernel/launch.py"))
+            .arg(dir.join("fake_kernel"))
+            .arg("connection.json")
+            .env("CNN_COURSE_KERNEL_SLOTS", dir.join("slots"))
+            .env_remove("CNN_COURSE_KERNEL_SLOT")
+            .env("RECORD", dir.join("record"))
+            .env("HOLD", hold_seconds.to_string())
+            .spawn()
+            .unwrap()
+    }
+
+    fn recorded(dir: &Path) -> Vec<String> {
+        let text = fs::read_to_string(dir.join("record")).unwrap_or_default();
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_second_open_notebook_gets_its_own_slot_copied_from_the_template() {
+        let dir = scratch("slots", true);
+        let mut first = launch(&dir, 5);
+        let started = Instant::now();
+        while recorded(&dir).is_empty() && started.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(launch(&dir, 0).wait().unwrap().success());
+        assert!(first.wait().unwrap().success());
+        let slots = dir.join("slots");
+        let expected: Vec<String> = ["slot-0", "slot-1"]
+            .iter()
+            .map(|s| slots.join(s).display().to_string())
+            .collect();
+        assert_eq!(
+            recorded(&dir),
+            expected,
+            "the first kernel holds slot-0, so the second takes slot-1"
+        );
+        for slot in ["slot-0", "slot-1"] {
+            let slot = slots.join(slot);
+            let debug = slot.join("target/x86_64-unknown-linux-gnu/debug");
+            assert_eq!(
+                fs::read_to_string(debug.join("deps/libdependency.rlib")).unwrap(),
+                "built"
+            );
+            assert_eq!(fs::read_to_string(slot.join("Cargo.lock")).unwrap(), "versions");
+            assert!(slot.join(".seeded").is_file());
+            assert!(!debug.join("incremental").exists(), "rustc's caches are the slot's own");
+            assert!(!debug.join("libcode_3.so").exists(), "cells are the slot's own");
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn without_a_finished_template_a_slot_builds_from_nothing() {
+        let dir = scratch("unwarmed", false);
+        assert!(launch(&dir, 0).wait().unwrap().success());
+        let slot = dir.join("slots/slot-0");
+        assert_eq!(recorded(&dir), vec![slot.display().to_string()]);
+        assert!(!slot.join("target").exists() && !slot.join(".seeded").exists());
+        fs::remove_dir_all(&dir).unwrap();
     }
 }
