@@ -36,6 +36,14 @@ try:
 except (OSError, subprocess.CalledProcessError):
     pass
 
+# `cargo xtask` runs with cargo's variables for the xtask package (CARGO_MANIFEST_DIR,
+# CARGO_PKG_NAME, …), and build scripts such as ring's rebuild when one of them changes: a
+# kernel started by `cargo xtask lab` and one started by `jupyter lab` rebuilt each other's
+# dependencies (60 s). Kernels never see them.
+for name in list(os.environ):
+    if name.startswith(("CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CFG_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_")):
+        del os.environ[name]
+
 template = os.path.join(slots, "template")
 
 
