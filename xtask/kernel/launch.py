@@ -6,7 +6,7 @@ it can get and holds the lock for its whole life, so two notebooks open at once 
 two different directories (evcxr breaks when two kernels share one).
 
 A slot starts as a copy of target/evcxr/template, the build `cargo xtask setup` makes once
-(the crate and its dependencies, about 0.7 GB, a few seconds to copy). JupyterLab keeps a
+(the crate and its dependencies, about 0.6 GB, a few seconds to copy). JupyterLab keeps a
 notebook's kernel running after its tab is closed, so the next chapter's notebook usually
 gets a second slot: built from nothing, its first cell took 403 s on a 2-core AMD EPYC,
 from the copy 14 s.

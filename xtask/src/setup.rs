@@ -220,7 +220,7 @@ mod tests {
         }
         let fake = dir.join("fake_kernel");
         fs::write(&fake, FAKE_KERNEL).unwrap();
-        run(Command::new("chmod").arg("755").arg(&fake)).unwrap();
+        fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         dir
     }
 
@@ -238,14 +238,15 @@ mod tests {
             .unwrap()
     }
 
-    /// What the kernels recorded, and the line a kernel given `slot` should record.
+    /// The lines the kernels recorded, in the order they started.
     fn recorded(dir: &Path) -> Vec<String> {
         let text = fs::read_to_string(dir.join("record")).unwrap_or_default();
         text.lines().map(str::to_string).collect()
     }
 
+    /// The line a kernel given `slot` records: no package variable (`cargo xtask`'s would
+    /// make build scripts rerun).
     fn started_in(slot: &Path) -> String {
-        // No package variable: `cargo xtask`'s would make build scripts rerun.
         format!("{} package=", slot.display())
     }
 
