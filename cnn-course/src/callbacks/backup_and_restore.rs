@@ -7,12 +7,14 @@
 //! continues after the last saved epoch. When training ends normally the backup is
 //! deleted, so the next run starts afresh (as Keras' `BackupAndRestore`).
 //!
-//! A resumed run is not bit-identical to an uninterrupted one: shuffling and dropout
-//! draw from the generator as it is after `set_seed`, not where the interrupted run was.
+//! The backup also holds where the model's random generator stood, so a resumed run
+//! shuffles and drops out as the interrupted one would have gone on to: after `set_seed`,
+//! it gives the same numbers, bit for bit, as a run that was never interrupted.
 
 use super::{Callback, Control, EpochLogs, TrainingPlan};
 use crate::arrays::full_shape;
 use crate::model::weights_file::write_safetensors;
+use crate::rng;
 use crate::training::History;
 use crate::{Error, Result, Sequential};
 use candle_core::{Device, Tensor};
@@ -155,6 +157,13 @@ impl Callback for BackupAndRestore {
             weight.param.set(saved.to_device(&weight.param.get().device().clone())?);
         }
         optimizer.restore_state(steps, state);
+        // The generator, where the interrupted run left it (a backup from before this was
+        // saved has none: the run goes on from where the generator is now).
+        if let Some(text) = metadata.get("generator") {
+            let generator = rng::position_from_text(text)
+                .ok_or_else(|| unreadable(format!("its generator position {text:?} is not one a backup writes")))?;
+            *model.generator().lock().unwrap_or_else(|p| p.into_inner()) = generator;
+        }
         let history = History {
             epoch: (1..=series(metadata.get("loss")).len()).collect(),
             loss: series(metadata.get("loss")),
@@ -196,7 +205,9 @@ impl Callback for BackupAndRestore {
             }
         }
         let h = &self.history;
+        let generator = rng::position_text(&model.generator().lock().unwrap_or_else(|p| p.into_inner()));
         let metadata = HashMap::from([
+            ("generator".to_string(), generator),
             ("optimizer".to_string(), optimizer.name().to_string()),
             ("optimizer_steps".to_string(), steps.to_string()),
             ("loss".to_string(), series_text(&h.loss)),

@@ -224,6 +224,13 @@ impl Sequential {
         for callback in callbacks.iter_mut() {
             callback.on_train_begin(&plan, self)?;
         }
+        // Before a backup is restored: it puts the model's generator where the interrupted
+        // run left it, which a later seed must not undo.
+        if self.follow_a_later_seed() {
+            println!(
+                "note: set_seed came after this model drew its initial weights: shuffling and dropout follow the seed from now on, but for repeatable weights call set_seed before adding the model's first layer"
+            );
+        }
         let mut done = History::default();
         for callback in callbacks.iter_mut() {
             if let Some(history) = callback.resume(self)? {
@@ -320,11 +327,6 @@ impl Sequential {
             println!("{note}");
         }
         // Shuffling and dropout masks come from the model's own seeded generator.
-        if self.follow_a_later_seed() {
-            println!(
-                "note: set_seed came after this model drew its initial weights: shuffling and dropout follow the seed from now on, but for repeatable weights call set_seed before adding the model's first layer"
-            );
-        }
         let generator = self.generator();
         let _active = rng::activate(&generator);
         let steps = n.div_ceil(run.batch_size);
