@@ -173,3 +173,72 @@ fn a_file_where_the_backup_folder_should_be_is_refused_and_kept() -> Result<()> 
     );
     Ok(())
 }
+
+/// The small CNN trained for up to 20 epochs with a best-only checkpoint and early stopping
+/// (patience 3, restoring the best weights), both watching the training loss in "max" mode.
+/// The loss falls, so epoch 1 stays the best and every later epoch is worse: the case where
+/// a resumed run that forgot the epochs before the interruption would overwrite the best
+/// checkpoint with a worse epoch and wait out its patience afresh. With `backed_up_after`,
+/// training first stops after that many epochs, and a model built afresh resumes it.
+/// Returns the history, the checkpoint file and the final model's predictions.
+fn watched_training(backed_up_after: Option<usize>) -> Result<(History, Vec<u8>, Vec<f32>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let (backup, best) = (dir.path().join("backup"), dir.path().join("best.safetensors"));
+    let (x, y, _) = blobs(120, 6);
+    let _seed = seeded(8);
+    let build = || -> Result<Sequential> {
+        let mut model = small_cnn()?;
+        model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+        Ok(model)
+    };
+    let fit = |epochs| {
+        Fit::new()
+            .epochs(epochs)
+            .batch_size(10)
+            .verbose(0)
+            .callback(
+                ModelCheckpoint::new(best.to_str().unwrap())
+                    .monitor("loss")
+                    .mode("max")
+                    .save_best_only(true),
+            )
+            .callback(
+                EarlyStopping::new()
+                    .monitor("loss")
+                    .mode("max")
+                    .patience(3)
+                    .restore_best_weights(true),
+            )
+    };
+    if let Some(first) = backed_up_after {
+        let keep = BackupAndRestore::new(&backup).delete_checkpoint(false);
+        build()?.fit(&x, &y, fit(first).callback(keep))?;
+        set_seed(8);
+    }
+    let mut model = build()?;
+    let history = model.fit(&x, &y, fit(20).callback(BackupAndRestore::new(&backup)))?;
+    let predictions = model.predict(&x)?.iter().copied().collect();
+    Ok((history, std::fs::read(&best).unwrap(), predictions))
+}
+
+#[test]
+fn a_resumed_training_keeps_the_best_checkpoint_and_the_patience_of_the_epochs_before() -> Result<()> {
+    let (history, best, predictions) = watched_training(None)?;
+    assert_eq!(
+        history.epoch,
+        [1, 2, 3, 4],
+        "the first epoch is the best: stopped after 3 more"
+    );
+    // After the first epoch the backup's last epoch is the best one: its weights are the
+    // best weights, restored at the stop as in the run never interrupted.
+    assert_eq!(
+        watched_training(Some(1))?,
+        (history.clone(), best.clone(), predictions.clone())
+    );
+    // After the second, the best epoch's weights are only in the checkpoint: the stop and
+    // the checkpoint are the same, and the model keeps its last epoch's weights.
+    let (resumed, resumed_best, resumed_predictions) = watched_training(Some(2))?;
+    assert_eq!((resumed, resumed_best), (history, best));
+    assert_ne!(resumed_predictions, predictions);
+    Ok(())
+}

@@ -9,7 +9,11 @@
 //!
 //! The backup also holds where the model's random generator stood, so a resumed run
 //! shuffles and drops out as the interrupted one would have gone on to: after `set_seed`,
-//! it gives the same numbers, bit for bit, as a run that was never interrupted.
+//! it gives the same numbers, bit for bit, as a run that was never interrupted. The other
+//! callbacks go on from the backed-up epochs too: `EarlyStopping` counts its patience from
+//! the best of them, and a best-only `ModelCheckpoint` replaces its file only when a resumed
+//! epoch beats them. (`EarlyStopping`'s best weights are in the backup only when the last
+//! backed-up epoch was the best; otherwise the checkpoint file has them.)
 
 use super::{Callback, Control, EpochLogs, TrainingPlan};
 use crate::arrays::full_shape;

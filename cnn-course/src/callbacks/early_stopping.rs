@@ -8,7 +8,7 @@ use super::monitor::{Mode, Monitor};
 use super::{Callback, Control, EpochLogs, TrainingPlan};
 use crate::choice::Choice;
 use crate::layers::Weight;
-use crate::{Result, Sequential};
+use crate::{History, Result, Sequential};
 use candle_core::Tensor;
 
 /// Early stopping, as Keras' `EarlyStopping`.
@@ -83,6 +83,21 @@ impl Callback for EarlyStopping {
         Ok(())
     }
 
+    /// Patience counts the epochs before the interruption too. The backup holds the last
+    /// epoch's weights: when that epoch is the best one they are the best weights.
+    fn resumed(&mut self, done: &History, model: &Sequential) -> Result<()> {
+        for (i, improved) in self.monitor.replay(done).into_iter().enumerate() {
+            match improved {
+                true => (self.best_epoch, self.wait) = (i + 1, 0),
+                false => self.wait += 1,
+            }
+        }
+        if self.restore_best_weights && self.best_epoch == done.epoch.len() {
+            self.best_weights = Some(model.snapshot());
+        }
+        Ok(())
+    }
+
     fn on_epoch_end(&mut self, epoch: usize, logs: &EpochLogs, model: &Sequential) -> Result<Control> {
         let value = self.monitor.value(logs)?;
         if self.monitor.improves(value) {
@@ -110,9 +125,20 @@ impl Callback for EarlyStopping {
     }
 
     fn on_train_end(&mut self, model: &Sequential) -> Result<()> {
-        if let (true, true, Some(best)) = (self.stopped, self.restore_best_weights, &self.best_weights) {
-            model.restore(best);
-            println!("Restoring the weights of epoch {}, the best one.", self.best_epoch);
+        if !(self.stopped && self.restore_best_weights) {
+            return Ok(());
+        }
+        match &self.best_weights {
+            Some(best) => {
+                model.restore(best);
+                println!("Restoring the weights of epoch {}, the best one.", self.best_epoch);
+            }
+            // No epoch improved (every value was NaN): there is nothing to restore.
+            None if self.best_epoch == 0 => {}
+            None => println!(
+                "note: the weights of epoch {}, the best one, cannot be restored: training resumed from a backup made after it, so the model keeps its last epoch's weights; hint: ModelCheckpoint::new(\"best.safetensors\").save_best_only(true) keeps the best epoch's weights in a file that survives an interruption",
+                self.best_epoch
+            ),
         }
         Ok(())
     }

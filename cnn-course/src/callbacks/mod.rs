@@ -72,6 +72,13 @@ pub trait Callback {
         Ok(None)
     }
 
+    /// After a backup was restored (by [`Callback::resume`]), every callback gets the epochs
+    /// it already did, so that one that watches a value across epochs goes on from them
+    /// as if training had never stopped.
+    fn resumed(&mut self, _done: &History, _model: &Sequential) -> Result<()> {
+        Ok(())
+    }
+
     /// After epoch `epoch` (counting from 1).
     fn on_epoch_end(&mut self, _epoch: usize, _logs: &EpochLogs, _model: &Sequential) -> Result<Control> {
         Ok(Control::Continue)

@@ -7,7 +7,7 @@
 use super::monitor::{Mode, Monitor};
 use super::{Callback, Control, EpochLogs, TrainingPlan};
 use crate::choice::Choice;
-use crate::{bail, Result, Sequential};
+use crate::{bail, History, Result, Sequential};
 use std::path::PathBuf;
 
 /// Saves weights to a safetensors file, as Keras' `ModelCheckpoint(save_weights_only=True)`.
@@ -146,6 +146,15 @@ impl Callback for ModelCheckpoint {
             std::fs::create_dir_all(folder).map_err(|e| crate::Error::io(folder, e).context("ModelCheckpoint"))?;
         }
         crate::files::check_writable(&path)
+    }
+
+    /// The best-only file holds the best of the epochs before the interruption: a resumed
+    /// epoch replaces it only when it does better.
+    fn resumed(&mut self, done: &History, _model: &Sequential) -> Result<()> {
+        if self.save_best_only {
+            self.monitor.replay(done);
+        }
+        Ok(())
     }
 
     fn on_epoch_end(&mut self, epoch: usize, logs: &EpochLogs, model: &Sequential) -> Result<Control> {

@@ -2,7 +2,7 @@
 
 use super::{EpochLogs, TrainingPlan};
 use crate::choice::{choice_of, Choice};
-use crate::{bail, Error, Result};
+use crate::{bail, Error, History, Result};
 use std::str::FromStr;
 
 /// Which direction of a monitored value is an improvement, as Keras' `mode`.
@@ -88,6 +88,20 @@ impl Monitor {
             Some(v) => Ok(v),
             None => bail!(Usage, "'{}' was not logged this epoch", self.name),
         }
+    }
+
+    /// Go through the epochs a restored backup already did as if they had just run, so that
+    /// the best so far is theirs. Answers, epoch by epoch, whether each one improved.
+    pub fn replay(&mut self, done: &History) -> Vec<bool> {
+        let values = done.get(&self.name).unwrap_or_default();
+        let mut improved = Vec::with_capacity(values.len());
+        for &value in values {
+            improved.push(self.improves(value));
+            if improved[improved.len() - 1] {
+                self.best = Some(value);
+            }
+        }
+        improved
     }
 
     /// Whether `value` beats the best so far by more than `min_delta`.

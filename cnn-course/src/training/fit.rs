@@ -238,6 +238,11 @@ impl Sequential {
                 break;
             }
         }
+        if !done.epoch.is_empty() {
+            for callback in callbacks.iter_mut() {
+                callback.resumed(&done, self)?;
+            }
+        }
         if verbose > 0 {
             let device = self.device_description();
             match &validation {
