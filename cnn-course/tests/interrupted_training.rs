@@ -242,3 +242,49 @@ fn a_resumed_training_keeps_the_best_checkpoint_and_the_patience_of_the_epochs_b
     assert_ne!(resumed_predictions, predictions);
     Ok(())
 }
+
+#[test]
+fn a_backup_made_with_validation_is_not_resumed_without_it_nor_the_other_way_round() -> Result<()> {
+    let (x, y, _) = blobs(60, 7);
+    for validated_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("backup");
+        let fit = |validated: bool| {
+            let options = Fit::new().epochs(3).verbose(0);
+            match validated {
+                true => options.validation_split(0.2),
+                false => options,
+            }
+        };
+        let mut model = small_cnn()?;
+        model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+        let keep = BackupAndRestore::new(&folder).delete_checkpoint(false);
+        model.fit(&x, &y, fit(validated_first).epochs(1).callback(keep))?;
+        let backup = std::fs::read(folder.join("backup.safetensors")).unwrap();
+        let before = model.predict(&x)?;
+        let err = model
+            .fit(&x, &y, fit(!validated_first).callback(BackupAndRestore::new(&folder)))
+            .unwrap_err()
+            .to_string();
+        let (there, here) = match validated_first {
+            true => ("with validation data", "this fit has none"),
+            false => ("without validation data", "this fit has some"),
+        };
+        assert_eq!(
+            err,
+            format!(
+                "{}: this backup was made {there} and {here}; hint: run fit with the same validation setting to resume, or delete the folder {} to start afresh",
+                folder.join("backup.safetensors").display(),
+                folder.display()
+            )
+        );
+        // Nothing changed: not the backup, not the model.
+        assert_eq!(std::fs::read(folder.join("backup.safetensors")).unwrap(), backup);
+        assert_eq!(model.predict(&x)?, before);
+        // With the same setting it resumes.
+        let history = model.fit(&x, &y, fit(validated_first).callback(BackupAndRestore::new(&folder)))?;
+        assert_eq!(history.epoch, [1, 2, 3]);
+        assert_eq!(history.val_loss.len(), if validated_first { 3 } else { 0 });
+    }
+    Ok(())
+}

@@ -40,6 +40,8 @@ pub struct BackupAndRestore {
     folder: PathBuf,
     delete_when_done: bool,
     history: History,
+    /// Whether the `fit` under way has validation data.
+    has_validation: bool,
 }
 
 impl BackupAndRestore {
@@ -49,6 +51,7 @@ impl BackupAndRestore {
             folder: folder.as_ref().to_path_buf(),
             delete_when_done: true,
             history: History::default(),
+            has_validation: false,
         }
     }
 
@@ -84,7 +87,7 @@ fn series(text: Option<&String>) -> Vec<f64> {
 }
 
 impl Callback for BackupAndRestore {
-    fn on_train_begin(&mut self, _plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, plan: &TrainingPlan, _model: &Sequential) -> Result<()> {
         if self.folder.is_file() {
             return Err(Error::file(
                 &self.folder,
@@ -93,6 +96,7 @@ impl Callback for BackupAndRestore {
         }
         std::fs::create_dir_all(&self.folder).map_err(|e| Error::io(&self.folder, e))?;
         self.history = History::default();
+        self.has_validation = plan.has_validation;
         Ok(())
     }
 
@@ -112,6 +116,22 @@ impl Callback for BackupAndRestore {
         let metadata = header.metadata().clone().unwrap_or_default();
         let mut tensors =
             candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| unreadable(e.to_string()))?;
+        // Validation, or none, as before: otherwise the validation series of the history
+        // would start at the first resumed epoch and be read against the wrong epochs.
+        let validated = !series(metadata.get("val_loss")).is_empty();
+        if validated != self.has_validation {
+            let (there, here) = match validated {
+                true => ("with validation data", "this fit has none"),
+                false => ("without validation data", "this fit has some"),
+            };
+            return Err(Error::file(
+                &path,
+                format!(
+                    "this backup was made {there} and {here}; hint: run fit with the same validation setting to resume, or delete the folder {} to start afresh",
+                    self.folder.display()
+                ),
+            ));
+        }
         // The weights: every one of the model's, with its shape.
         let weights = model.named_weights();
         for (name, weight) in &weights {
