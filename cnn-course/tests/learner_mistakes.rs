@@ -635,6 +635,42 @@ fn folders_given_for_files_and_missing_folders_are_named() -> Result<()> {
 }
 
 #[test]
+fn weights_are_not_saved_under_the_name_of_another_frameworks_format() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut model, x, y) = (
+        flat_model(3, "softmax")?,
+        Array4::<f32>::zeros((3, 8, 8, 1)),
+        Array2::<f32>::eye(3),
+    );
+    let keras = dir.path().join("best_model.h5");
+    let expected = format!(
+        "{}: a .h5 file is HDF5, Keras' format, but cnn-course saves weights as safetensors; hint: name it {}",
+        keras.display(),
+        dir.path().join("best_model.safetensors").display()
+    );
+    assert_eq!(message(model.save_weights(&keras)), expected);
+    // A checkpoint says so before the first epoch trains.
+    model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+    let checkpoint = ModelCheckpoint::new(keras.to_str().unwrap());
+    assert_eq!(
+        message(model.fit(&x, &y, Fit::new().epochs(1).verbose(0).callback(checkpoint))),
+        expected
+    );
+    assert_eq!(
+        message(model.save_weights(dir.path().join("model.PTH"))),
+        format!(
+            "{}: a .PTH file is PyTorch's format, but cnn-course saves weights as safetensors; hint: name it {}",
+            dir.path().join("model.PTH").display(),
+            dir.path().join("model.safetensors").display()
+        )
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing was written");
+    // Any other ending is the learner's choice.
+    model.save_weights(dir.path().join("epoch-3.weights"))?;
+    Ok(())
+}
+
+#[test]
 fn saved_files_get_the_usual_permissions_and_no_temporary_is_left() -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

@@ -142,6 +142,7 @@ impl Callback for ModelCheckpoint {
             val_accuracy: plan.has_validation.then_some(0.0),
         };
         let path = self.path_for(1, &example)?;
+        crate::model::weights_file::check_weights_path(&path)?;
         if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|e| crate::Error::io(folder, e).context("ModelCheckpoint"))?;
         }

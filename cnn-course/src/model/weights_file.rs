@@ -27,6 +27,36 @@ pub(crate) fn write_safetensors(
     })
 }
 
+/// File endings of other frameworks' weight files, with their format.
+const OTHER_FORMATS: [(&str, &str); 6] = [
+    ("h5", "HDF5, Keras' format"),
+    ("hdf5", "HDF5, Keras' format"),
+    ("keras", "a Keras model archive"),
+    ("pt", "PyTorch's format"),
+    ("pth", "PyTorch's format"),
+    ("ckpt", "a TensorFlow checkpoint"),
+];
+
+/// An error for a path to save weights to whose ending names another framework's format
+/// (a learner coming from Keras writes `best.h5`): the file would hold safetensors under a
+/// name that tells every other tool it is something else.
+pub(crate) fn check_weights_path(path: &Path) -> Result<()> {
+    let ending = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    match OTHER_FORMATS
+        .iter()
+        .find(|(other, _)| ending.eq_ignore_ascii_case(other))
+    {
+        Some((_, format)) => Err(Error::file(
+            path,
+            format!(
+                "a .{ending} file is {format}, but cnn-course saves weights as safetensors; hint: name it {}",
+                path.with_extension("safetensors").display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl Sequential {
     /// Every weight, keyed `layer/weight`, in the model's order.
     pub(crate) fn named_weights(&self) -> Vec<(String, Weight)> {
@@ -40,8 +70,10 @@ impl Sequential {
             .collect()
     }
 
-    /// Save all weights to `path` (a `.safetensors` file), atomically.
+    /// Save all weights to `path` (a `.safetensors` file), atomically. A path ending in
+    /// another framework's format (`.h5`, `.keras`, `.pt`, …) is refused.
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        check_weights_path(path.as_ref())?;
         let mut tensors = Vec::new();
         for (name, w) in self.named_weights() {
             tensors.push((name, w.param.get().to_device(&Device::Cpu)?));
