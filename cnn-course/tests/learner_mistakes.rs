@@ -747,6 +747,24 @@ fn channels_first_images_get_the_permutation_that_fixes_them() -> Result<()> {
 }
 
 #[test]
+fn one_image_without_the_sample_axis_gets_the_axis_that_makes_it_a_batch() -> Result<()> {
+    let image = Array3::<f32>::zeros((8, 8, 1));
+    assert_eq!(
+        message(small_cnn()?.predict(&image)),
+        "predict: expected input of shape (None, 8, 8, 1), got (8, 8, 1); hint: this is one sample without the sample axis; x.insert_axis(Axis(0)) turns (8, 8, 1) into a batch of one, (1, 8, 8, 1)"
+    );
+    // The fix the hint gives works.
+    assert_eq!(small_cnn()?.predict(&image.insert_axis(Axis(0)))?.dim(), (1, 3));
+    let mut dense = Sequential::new();
+    dense.add(Dense::new(3).activation("softmax").input_shape((64,)))?;
+    assert_eq!(
+        message(dense.predict(&Array1::<f32>::zeros(64))),
+        "predict: expected input of shape (None, 64), got (64,); hint: this is one sample without the sample axis; x.insert_axis(Axis(0)) turns (64,) into a batch of one, (1, 64)"
+    );
+    Ok(())
+}
+
+#[test]
 fn sparse_labels_shaped_n_by_1_are_accepted_as_keras_does() -> Result<()> {
     let _seed = seeded(11);
     let (x, _, classes) = blobs(30, 1);

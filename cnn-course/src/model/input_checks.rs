@@ -40,7 +40,13 @@ pub(crate) fn check_inputs(model: &Sequential, x: &Tensor, what: &str) -> Result
             if have == 1 { "" } else { "s" },
         );
     }
-    let hint = if got.len() == 4 && expected.len() == 3 && got[1] == expected[2] && got[2..] == expected[..2] {
+    let hint = if got == expected {
+        let one = full_shape(&[&[1], got].concat());
+        format!(
+            "this is one sample without the sample axis; x.insert_axis(Axis(0)) turns {} into a batch of one, {one}",
+            full_shape(got)
+        )
+    } else if got.len() == 4 && expected.len() == 3 && got[1] == expected[2] && got[2..] == expected[..2] {
         "these images are channels-first (samples, channels, rows, cols), as PyTorch stores them; Keras and this course put channels last: x.permuted_axes([0, 2, 3, 1])".to_string()
     } else if got.len() == 3 && expected.len() == 3 && expected[2] == 1 && got[1..] == expected[..2] {
         "add the channel axis: x.insert_axis(Axis(3)) turns (samples, rows, cols) into (samples, rows, cols, 1)"
