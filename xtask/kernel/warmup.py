@@ -7,9 +7,7 @@ build slot starts as a copy of it (launch.py). Prints the time it took.
 With --prefetch it then fetches the course's real datasets into the download cache
 (`cnn_course::datasets::prefetch`), printing what the kernel prints.
 """
-import glob
 import os
-import shutil
 import sys
 import time
 
@@ -36,8 +34,4 @@ if prefetch:
     for output in notebook.cells[-1].get("outputs", []):
         print(output.get("text", output.get("evalue", "")), end="")
 else:
-    # Nothing builds in the template again: rustc's incremental caches (0.4 GB) are dead weight.
-    template = os.path.join(root, "target", "evcxr", "template")
-    for cache in glob.glob(os.path.join(template, "target", "**", "incremental"), recursive=True):
-        shutil.rmtree(cache, ignore_errors=True)
     print(f"setup: kernel build template ready ({time.time() - started:.0f} s)")

@@ -163,9 +163,10 @@ fn ensure_evcxr_config() -> Result<(), String> {
 }
 
 /// Build the crate in the kernel's template (`xtask/kernel/launch.py`) unless it has been
-/// built there already.
+/// built there already, then mark it finished: from then on kernels copy it.
 fn ensure_warm_kernel(env: &Env) -> Result<(), String> {
-    let stamp = root().join("target/evcxr/template/.warm");
+    let template = root().join("target/evcxr/template");
+    let stamp = template.join(".warm");
     if stamp.is_file() {
         println!("setup: kernel build template ready");
         return Ok(());
@@ -175,7 +176,23 @@ fn ensure_warm_kernel(env: &Env) -> Result<(), String> {
         .apply(&mut Command::new(env.venv.join("bin/python")))
         .arg(root().join("xtask/kernel/warmup.py"))
         .arg(root()))?;
+    // Nothing builds in the template again: rustc's incremental caches (0.4 GB) are dead weight.
+    remove_incremental_caches(&template.join("target"));
     std::fs::write(&stamp, "").map_err(|e| format!("{}: {e}", stamp.display()))
+}
+
+/// Delete every `incremental` folder under `dir` (best effort: a cache left behind costs
+/// only disk).
+fn remove_incremental_caches(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            match entry.file_name() == "incremental" {
+                true => drop(std::fs::remove_dir_all(&path)),
+                false => remove_incremental_caches(&path),
+            }
+        }
+    }
 }
 
 /// JupyterLab is in the same pinned environment; nothing more to install.
@@ -282,6 +299,22 @@ mod tests {
             assert!(!debug.join("incremental").exists(), "rustc's caches are the slot's own");
             assert!(!debug.join("libcode_3.so").exists(), "cells are the slot's own");
         }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_finished_template_keeps_its_build_but_not_rustcs_incremental_caches() {
+        let dir = std::env::temp_dir().join(format!("cnn-course-incremental-{}", std::process::id()));
+        let debug = dir.join("x86_64-unknown-linux-gnu/debug");
+        for folder in ["deps", "incremental/cnn_course-1x", "build/ring-2/out"] {
+            fs::create_dir_all(debug.join(folder)).unwrap();
+        }
+        fs::write(debug.join("deps/libcnn_course.rlib"), "built").unwrap();
+        fs::write(debug.join("incremental/cnn_course-1x/query-cache.bin"), "cache").unwrap();
+        remove_incremental_caches(&dir);
+        assert!(!debug.join("incremental").exists());
+        assert!(debug.join("deps/libcnn_course.rlib").is_file());
+        assert!(debug.join("build/ring-2/out").is_dir());
         fs::remove_dir_all(&dir).unwrap();
     }
 
