@@ -7,6 +7,7 @@ use ndarray::{ArrayBase, ArrayD, Data, Dimension, IxDyn};
 
 /// Element types that arrays may hold when they are given to the crate; all become `f32`.
 pub trait Element: Copy {
+    /// The value as an `f32` (`u8` 255 becomes 255.0: scaling is the learner's step).
     fn to_f32(self) -> f32;
 }
 

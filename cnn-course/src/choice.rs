@@ -10,7 +10,9 @@ use std::str::FromStr;
 /// A setting given as a value (`Padding::Same`) or by its Keras name (`"same"`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Choice<T> {
+    /// The typed value, e.g. `Padding::Same`.
     Value(T),
+    /// The Keras name, e.g. `"same"`, checked when the setting is used.
     Name(String),
 }
 

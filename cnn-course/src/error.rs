@@ -79,11 +79,18 @@ pub enum Error {
     Internal(Problem),
     /// A file that exists but holds something other than what was expected.
     #[error("{}: {message}", path.display())]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, and what to do.
+        message: String,
+    },
     /// The operating system refused a read or a write.
     #[error("{}: {source}{}", path.display(), io_hint(source))]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -115,10 +122,15 @@ fn io_hint(error: &std::io::Error) -> &'static str {
 /// The kinds of [`Error`] that carry a [`Problem`], for [`bail!`](crate::bail).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// [`Error::Shape`].
     Shape,
+    /// [`Error::Setting`].
     Setting,
+    /// [`Error::Data`].
     Data,
+    /// [`Error::Usage`].
     Usage,
+    /// [`Error::Internal`].
     Internal,
 }
 

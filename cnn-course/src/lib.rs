@@ -27,6 +27,8 @@
 //! [`losses`], [`optimizers`], [`callbacks`], [`padding`] (output-size arithmetic),
 //! [`initializers`], [`arrays`] (ndarray ↔ tensor), [`datasets`], [`rng`] (seeding).
 
+#![warn(missing_docs)]
+
 pub mod activation;
 pub mod arrays;
 pub mod augment;

@@ -114,15 +114,25 @@ impl AxisWindows {
 /// axes' [`AxisWindows`] plans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Geometry {
+    /// Input rows.
     pub in_rows: usize,
+    /// Input columns.
     pub in_cols: usize,
+    /// Input channels.
     pub channels: usize,
+    /// Output rows: the window's positions down.
     pub out_rows: usize,
+    /// Output columns: the window's positions across.
     pub out_cols: usize,
+    /// Window rows (before dilation).
     pub kernel_rows: usize,
+    /// Window columns (before dilation).
     pub kernel_cols: usize,
+    /// Rows the window moves down by.
     pub stride_rows: usize,
+    /// Columns the window moves across by.
     pub stride_cols: usize,
+    /// Spacing between the window's taps (1: next to each other).
     pub dilation: usize,
     /// Zero rows added above the image (`same` padding).
     pub pad_top: usize,

@@ -23,9 +23,13 @@ use crate::{History, Result, Sequential};
 /// What training reports after each epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochLogs {
+    /// Mean training loss over the epoch's batches.
     pub loss: f64,
+    /// Training accuracy over the epoch.
     pub accuracy: f64,
+    /// Validation loss after the epoch, with validation data.
     pub val_loss: Option<f64>,
+    /// Validation accuracy after the epoch, with validation data.
     pub val_accuracy: Option<f64>,
 }
 
@@ -45,13 +49,16 @@ impl EpochLogs {
 /// What a callback knows before training starts.
 #[derive(Clone, Copy, Debug)]
 pub struct TrainingPlan {
+    /// Epochs asked for (a resumed run does fewer).
     pub epochs: usize,
+    /// Whether `fit` has validation data (`val_…` values are logged).
     pub has_validation: bool,
 }
 
 /// Whether training goes on after an epoch.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Control {
+    /// Go on with the next epoch.
     Continue,
     /// Stop, with the reason to print.
     Stop(String),

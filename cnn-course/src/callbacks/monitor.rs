@@ -10,7 +10,9 @@ use std::str::FromStr;
 pub enum Mode {
     /// Lower is better for losses, higher for accuracies.
     Auto,
+    /// Lower is better.
     Min,
+    /// Higher is better.
     Max,
 }
 

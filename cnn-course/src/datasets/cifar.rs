@@ -13,6 +13,7 @@ use ndarray::{Array1, Array4};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// CIFAR-10's class names, by class number.
 pub const CLASSES: [&str; 10] = [
     "airplane",
     "automobile",
@@ -26,6 +27,7 @@ pub const CLASSES: [&str; 10] = [
     "truck",
 ];
 const RECORD: usize = 1 + 32 * 32 * 3;
+/// The folder the CIFAR-10 archive unpacks to.
 pub const FOLDER: &str = "cifar-10-batches-bin";
 
 /// The archive on the dataset authors' site, with its SHA-256.
@@ -112,6 +114,8 @@ fn unpack(archive: &Path, cache: &Path) -> Result<PathBuf> {
     unpacked.map(|()| target)
 }
 
+/// CIFAR-10 from the learner's own copy, the verified cache, or a download of `archive`
+/// (unpacked into the cache), in the order of [`Places`].
 pub fn load_or_download(archive: &RemoteFile, places: &Places) -> Result<Dataset> {
     if let Some(user) = &places.user {
         let dir = user.join(FOLDER);

@@ -17,6 +17,7 @@ use std::time::Duration;
 /// A file to download: its name, where it can be found, and its checksum.
 #[derive(Clone, Debug)]
 pub struct RemoteFile {
+    /// The file's name in the cache.
     pub name: String,
     /// Complete URLs, tried in order.
     pub mirrors: Vec<String>,

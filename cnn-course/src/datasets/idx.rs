@@ -13,7 +13,9 @@ use std::path::Path;
 /// The dimensions and bytes of an IDX file of unsigned bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdxArray {
+    /// The size of each axis, e.g. `[60000, 28, 28]`.
     pub dims: Vec<usize>,
+    /// The values, row-major.
     pub data: Vec<u8>,
 }
 

@@ -46,6 +46,7 @@ pub fn fashion_mnist_files() -> Vec<RemoteFile> {
     .collect()
 }
 
+/// Fashion-MNIST's class names, by class number.
 pub const FASHION_CLASSES: [&str; 10] = [
     "T-shirt/top",
     "Trouser",

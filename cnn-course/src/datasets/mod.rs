@@ -25,12 +25,19 @@ use ndarray::{s, Array1, Array4};
 /// The validation set is empty until [`Dataset::hold_out`] sets training images apart.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
+    /// Training images, `(samples, rows, cols, channels)`, pixels in 0..1.
     pub x_train: Array4<f32>,
+    /// The training images' class numbers.
     pub y_train: Array1<u8>,
+    /// Validation images (empty until [`Dataset::hold_out`]).
     pub x_val: Array4<f32>,
+    /// The validation images' class numbers.
     pub y_val: Array1<u8>,
+    /// Test images.
     pub x_test: Array4<f32>,
+    /// The test images' class numbers.
     pub y_test: Array1<u8>,
+    /// Class names, by class number.
     pub class_names: Vec<String>,
     /// Where the data came from, e.g. `shipped course data (data/clothing)`.
     pub source: String,

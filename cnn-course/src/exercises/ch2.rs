@@ -10,6 +10,7 @@ use ndarray::{array, Array1, Array2, Array4};
 
 /// The labels and categories of the one-hot exercise.
 pub const LABELS: [&str; 8] = ["shoe", "dress", "shoe", "t-shirt", "shoe", "t-shirt", "shoe", "dress"];
+/// The categories of the one-hot exercise, in class-number order.
 pub const CATEGORIES: [&str; 3] = ["t-shirt", "dress", "shoe"];
 
 /// 50 images with a validation split of 0.2: how many train, how many validate?

@@ -36,7 +36,9 @@ use std::fmt;
 /// A checker's verdict.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Check {
+    /// Whether the answer is right.
     pub passed: bool,
+    /// What the checker prints: why it is right, or what to fix.
     pub message: String,
 }
 

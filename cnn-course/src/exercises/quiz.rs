@@ -13,9 +13,11 @@ use std::fmt;
 /// One multiple-choice question: options A, B, C, … each with why it is right or wrong.
 #[derive(Clone, Copy, Debug)]
 pub struct Question {
+    /// The question.
     pub ask: &'static str,
     /// (option, why it is right or wrong)
     pub options: &'static [(&'static str, &'static str)],
+    /// The right option's letter.
     pub answer: char,
 }
 

@@ -1,18 +1,22 @@
 //! Colormaps: how a number becomes a colour.
 //!
-//! - `viridis` (default): dark blue → green → yellow, even in brightness steps, readable
-//!   by colour-blind viewers;
+//! - `viridis` (default): dark purple → blue → green → yellow, even in brightness steps,
+//!   readable by colour-blind viewers;
 //! - `gray`: black → white, the natural choice for greyscale photos;
 //! - `diverging`: blue for negative, white for 0, red for positive — for kernels, whose
 //!   weights have a sign. Its range is symmetric around 0.
 
 use crate::{bail, Result};
 
+/// How values become colours (the module's documentation shows each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Colormap {
+    /// Dark purple → blue → green → yellow (the default).
     #[default]
     Viridis,
+    /// Black → white.
     Gray,
+    /// Blue (negative) → white (0) → red (positive).
     Diverging,
 }
 

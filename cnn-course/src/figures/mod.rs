@@ -172,6 +172,7 @@ impl Figure {
 pub struct FigureRow(pub Vec<Figure>);
 
 impl FigureRow {
+    /// The figures as one block of HTML, side by side.
     pub fn to_html(&self) -> Result<String> {
         let parts: Result<Vec<String>> = self
             .0
@@ -186,6 +187,7 @@ impl FigureRow {
         Ok(format!("<div>{}</div>", parts?.join("")))
     }
 
+    /// Show the figures in an evcxr notebook cell.
     pub fn evcxr_display(&self) {
         show_html(self.to_html());
     }

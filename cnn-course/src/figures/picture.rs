@@ -10,6 +10,7 @@ use ndarray::{ArrayBase, ArrayD, Data, Dimension};
 /// Something `imshow` can show: a 2-D array `(rows, cols)`, a colour image
 /// `(rows, cols, 3)`, a single-channel image `(rows, cols, 1)`, or a tensor of those shapes.
 pub trait ImageSource {
+    /// The values as an array of one of those shapes, or an error naming the shape.
     fn to_image_array(&self) -> Result<ArrayD<f32>>;
 }
 

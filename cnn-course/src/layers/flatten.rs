@@ -19,6 +19,7 @@ use candle_core::Device;
 pub struct Flatten;
 
 impl Flatten {
+    /// A Flatten layer.
     pub fn new() -> Self {
         Flatten
     }

@@ -289,12 +289,19 @@ pub(crate) trait Layer {
 /// enum, the code of the cell that calls `fit` runs every layer.
 #[derive(Clone)]
 pub enum AnyLayer {
+    /// A [`Conv2D`] layer.
     Conv2D(Conv2D),
+    /// A [`MaxPool2D`] layer.
     MaxPool2D(MaxPool2D),
+    /// An [`AvgPool2D`] layer.
     AvgPool2D(AvgPool2D),
+    /// A [`Flatten`] layer.
     Flatten(Flatten),
+    /// A [`Dense`] layer.
     Dense(Dense),
+    /// A [`Dropout`] layer.
     Dropout(Dropout),
+    /// A [`BatchNormalization`] layer.
     BatchNormalization(BatchNormalization),
 }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 pub struct Param(Arc<RwLock<Tensor>>);
 
 impl Param {
+    /// A weight holding `values`.
     pub fn new(values: Tensor) -> Self {
         Param(Arc::new(RwLock::new(values)))
     }

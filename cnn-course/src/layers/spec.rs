@@ -7,7 +7,9 @@ use std::fmt;
 /// A size along rows and columns: `3` means 3×3, `(3, 2)` means 3 rows × 2 columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Size2 {
+    /// Rows (height).
     pub rows: usize,
+    /// Columns (width).
     pub cols: usize,
 }
 

@@ -23,19 +23,28 @@ use std::fmt;
 /// One row of the table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SummaryRow {
+    /// The layer's name, e.g. `conv2d_1`.
     pub name: String,
+    /// The layer's type, e.g. `Conv2D`.
     pub type_name: String,
+    /// The shape of one sample's output, e.g. `[26, 26, 32]`.
     pub output_shape: Vec<usize>,
+    /// The layer's weights, counted one by one.
     pub params: usize,
 }
 
 /// A model's summary. Prints as text; displays as a table in a notebook.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
+    /// The model's name.
     pub model_name: String,
+    /// One row per layer, in order.
     pub rows: Vec<SummaryRow>,
+    /// Every weight of the model.
     pub total_params: usize,
+    /// The weights training changes.
     pub trainable_params: usize,
+    /// The weights training leaves alone: frozen layers and batch normalization's moving statistics.
     pub non_trainable_params: usize,
 }
 

@@ -123,7 +123,10 @@ macro_rules! keras_settings {
         $(#[doc = concat!("- `", stringify!($field), "`: ", stringify!($default))])*
         #[derive(Clone, Copy, Debug, PartialEq)]
         pub struct $rule {
-            $(pub $field: $type,)*
+            $(
+                #[doc = concat!("Keras' `", stringify!($field), "` (default ", stringify!($default), ").")]
+                pub $field: $type,
+            )*
         }
 
         impl Default for $rule {
@@ -307,7 +310,9 @@ impl Optimizer {
 
 /// What `compile` accepts as an optimizer: a name or a settings struct.
 pub enum OptimizerChoice {
+    /// A Keras name, e.g. `"adam"`, with Keras' default settings.
     Name(String),
+    /// A settings struct, e.g. `Adam { learning_rate: 0.01, ..Default::default() }`.
     Rule(Box<dyn UpdateRule>),
 }
 

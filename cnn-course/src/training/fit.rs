@@ -54,6 +54,7 @@ impl Default for Fit {
 }
 
 impl Fit {
+    /// Keras' defaults: 1 epoch, batches of 32, shuffled, no validation, a line per epoch.
     pub fn new() -> Self {
         Self::default()
     }

@@ -15,7 +15,9 @@ use std::fmt;
 /// The result of [`Sequential::evaluate`], as Keras' `[loss, accuracy]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Evaluation {
+    /// Mean loss over the samples.
     pub loss: f64,
+    /// The fraction of samples classified right.
     pub accuracy: f64,
 }
 
