@@ -96,14 +96,16 @@ impl Monitor {
     /// the best so far is theirs. Answers, epoch by epoch, whether each one improved.
     pub fn replay(&mut self, done: &History) -> Vec<bool> {
         let values = done.get(&self.name).unwrap_or_default();
-        let mut improved = Vec::with_capacity(values.len());
-        for &value in values {
-            improved.push(self.improves(value));
-            if improved[improved.len() - 1] {
-                self.best = Some(value);
-            }
-        }
-        improved
+        values
+            .iter()
+            .map(|&value| {
+                let improved = self.improves(value);
+                if improved {
+                    self.best = Some(value);
+                }
+                improved
+            })
+            .collect()
     }
 
     /// Whether `value` beats the best so far by more than `min_delta`.
