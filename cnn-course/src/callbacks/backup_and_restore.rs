@@ -116,9 +116,19 @@ impl Callback for BackupAndRestore {
         let metadata = header.metadata().clone().unwrap_or_default();
         let mut tensors =
             candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| unreadable(e.to_string()))?;
+        // The epochs already done, as the history of the interrupted run logged them.
+        let loss = series(metadata.get("loss"));
+        let history = History {
+            epoch: (1..=loss.len()).collect(),
+            loss,
+            accuracy: series(metadata.get("accuracy")),
+            val_loss: series(metadata.get("val_loss")),
+            val_accuracy: series(metadata.get("val_accuracy")),
+            stopped_early: None,
+        };
         // Validation, or none, as before: otherwise the validation series of the history
         // would start at the first resumed epoch and be read against the wrong epochs.
-        let validated = !series(metadata.get("val_loss")).is_empty();
+        let validated = !history.val_loss.is_empty();
         if validated != self.has_validation {
             let (there, here) = match validated {
                 true => ("with validation data", "this fit has none"),
@@ -188,14 +198,6 @@ impl Callback for BackupAndRestore {
                 .ok_or_else(|| unreadable(format!("its generator position {text:?} is not one a backup writes")))?;
             *model.generator().lock().unwrap_or_else(|p| p.into_inner()) = generator;
         }
-        let history = History {
-            epoch: (1..=series(metadata.get("loss")).len()).collect(),
-            loss: series(metadata.get("loss")),
-            accuracy: series(metadata.get("accuracy")),
-            val_loss: series(metadata.get("val_loss")),
-            val_accuracy: series(metadata.get("val_accuracy")),
-            stopped_early: None,
-        };
         println!(
             "Restored the backup of epoch {} from {}: training resumes at epoch {}",
             history.epoch.len(),
