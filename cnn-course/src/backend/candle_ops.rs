@@ -8,7 +8,7 @@
 
 use super::{Backend, Op};
 use crate::padding::Geometry;
-use crate::{Activation, Result};
+use crate::{bail, Activation, Result};
 use candle_core::{DType, Device, Tensor, D};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -114,8 +114,12 @@ impl Backend for OnDevice {
         Ok(x.clone())
     }
 
-    fn add(&self, a: Tensor, b: &Tensor) -> Result<Tensor> {
-        Ok(a.add(b)?)
+    fn sum(&self, parts: Vec<Tensor>) -> Result<Tensor> {
+        let mut parts = parts.into_iter();
+        let Some(first) = parts.next() else {
+            bail!(Internal, "backend: a sum of no buffers");
+        };
+        parts.try_fold(first, |total, part| Ok(total.add(&part)?))
     }
 
     fn matmul(&self, (m, k, n): (usize, usize, usize), a: &Tensor, a_op: Op, b: &Tensor, b_op: Op) -> Result<Tensor> {

@@ -3,8 +3,9 @@
 //! Buffers come from a [`Workspace`] and go back to it when dropped, so a training step
 //! reuses the previous step's memory instead of asking the operating system for fresh
 //! pages (measured before this design: 880,000 page faults in 2 epochs of the seed
-//! convnet). Every kernel runs on the calling thread; the trainer runs pieces of a batch
-//! side by side instead, so each core keeps its piece's feature maps in its own cache.
+//! convnet). Every kernel but [`Backend::sum`] runs on the calling thread; the trainer runs
+//! pieces of a batch side by side instead, so each core keeps its piece's feature maps in
+//! its own cache.
 
 use super::im2col::{col2im, im2col};
 use super::matmul::{matmul, Op};
@@ -15,8 +16,18 @@ use super::Backend;
 use crate::padding::Geometry;
 use crate::{bail, Activation, Result};
 use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+
+/// Values per chunk of a [`Backend::sum`]: 8 KB, which stays in a core's first-level cache
+/// while every part is added to it.
+const SUM_CHUNK: usize = 2048;
+
+/// Additions below which a [`Backend::sum`] runs on the calling thread: waking the other
+/// threads costs tens of microseconds. (Conv(15,2)-Conv(5,2) at batch 32, 42,000
+/// additions per step, trained 5 % slower with its gradients summed side by side.)
+const ADDITIONS_WORTH_THREADS: usize = 4 * crate::optimizers::VALUES_WORTH_THREADS;
 
 /// The CPU backend; see the module documentation.
 #[derive(Clone, Default)]
@@ -109,12 +120,37 @@ impl Backend for Host {
         self.upload(x)
     }
 
-    fn add(&self, mut a: Self::Buf, b: &Self::Buf) -> Result<Self::Buf> {
-        vectorized(
-            #[inline(always)]
-            || a.iter_mut().zip(b.iter()).for_each(|(a, b)| *a += b),
-        );
-        Ok(a)
+    /// Chunk by chunk, each chunk of the total taking every part in turn while it is in
+    /// the core's cache; the chunks side by side on the cores when there are enough
+    /// additions. (Summed layer by layer, each on one core, the seed convnet's gradients
+    /// kept at most two cores busy: most of its weights are in two kernels of 36,864
+    /// values. On 16 cores each of those is a sum of 16 parts.)
+    fn sum(&self, parts: Vec<Self::Buf>) -> Result<Self::Buf> {
+        let mut parts = parts.into_iter();
+        let Some(mut total) = parts.next() else {
+            bail!(Internal, "backend: a sum of no buffers");
+        };
+        let rest: Vec<Self::Buf> = parts.collect();
+        let add_rest = |(i, chunk): (usize, &mut [f32])| {
+            let at = i * SUM_CHUNK;
+            vectorized(
+                #[inline(always)]
+                || {
+                    for part in &rest {
+                        let part = &part[at..at + chunk.len()];
+                        chunk.iter_mut().zip(part).for_each(|(t, v)| *t += v);
+                    }
+                },
+            )
+        };
+        if rest.iter().any(|part| part.len() != total.len()) {
+            bail!(Internal, "backend: a sum of buffers of different lengths");
+        }
+        match total.len() * rest.len() >= ADDITIONS_WORTH_THREADS {
+            true => total.par_chunks_mut(SUM_CHUNK).enumerate().for_each(add_rest),
+            false => total.chunks_mut(SUM_CHUNK).enumerate().for_each(add_rest),
+        }
+        Ok(total)
     }
 
     fn matmul(

@@ -54,8 +54,9 @@ pub(crate) trait Backend: Sync {
     fn gather_rows(&self, data: &Self::Buf, width: usize, ids: &[usize]) -> Result<Self::Buf>;
     /// A copy of `x`.
     fn copy(&self, x: &Self::Buf) -> Result<Self::Buf>;
-    /// `a + b`, element by element (summing gradients).
-    fn add(&self, a: Self::Buf, b: &Self::Buf) -> Result<Self::Buf>;
+    /// The sum of `parts` (at least one), element by element, each value added in the
+    /// order of `parts` (the pieces' gradients: the same bits however the work is shared).
+    fn sum(&self, parts: Vec<Self::Buf>) -> Result<Self::Buf>;
 
     /// `op(a) · op(b)` with `op(a)` of `m × k` and `op(b)` of `k × n` (see [`Op`]).
     fn matmul(&self, mkn: (usize, usize, usize), a: &Self::Buf, a_op: Op, b: &Self::Buf, b_op: Op)

@@ -62,7 +62,13 @@ fn exercise<B: Backend>(b: &B) -> Vec<Vec<f32>> {
     );
     out.push(b.download(&b.column_sums(&m, 4).unwrap()).unwrap());
     out.push(b.download(&b.gather_rows(&m, 4, &[4, 0, 2]).unwrap()).unwrap());
-    out.push(b.download(&b.add(b.copy(&a).unwrap(), &a).unwrap()).unwrap());
+    out.push(
+        b.download(
+            &b.sum(vec![b.copy(&a).unwrap(), b.copy(&a).unwrap(), b.copy(&a).unwrap()])
+                .unwrap(),
+        )
+        .unwrap(),
+    );
     out.push(b.download(&b.scale(&a, &values(12, 6)).unwrap()).unwrap());
     let (p, q, r) = (values(4, 7), values(4, 8), values(4, 9));
     out.push(
@@ -148,4 +154,36 @@ fn relu_passes_no_gradient_at_exactly_zero() {
         .activation_backward(host.upload(&[5.0, 5.0, 5.0]).unwrap(), &y, 3, Activation::Relu)
         .unwrap();
     assert_eq!(host.download(&dz).unwrap(), vec![0.0, 5.0, 0.0]);
+}
+
+#[test]
+fn a_sum_of_many_long_buffers_adds_each_value_in_the_order_of_the_parts() {
+    // 17 parts of a length that ends in a part of a chunk, with values whose float sum
+    // depends on the order: the chunks side by side must give a plain in-order sum's bits.
+    let host = Host::new();
+    let len = 5 * 2048 + 3;
+    let part = |p: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| match (i + p) % 3 {
+                0 => 1e8,
+                1 => -1e8,
+                _ => ((i * 31 + p * 17) % 97) as f32 / 7.0,
+            })
+            .collect()
+    };
+    let mut expected = part(0);
+    for p in 1..17 {
+        expected.iter_mut().zip(part(p)).for_each(|(e, v)| *e += v);
+    }
+    let parts: Vec<_> = (0..17).map(|p| host.upload(&part(p)).unwrap()).collect();
+    let sum = host.download(&host.sum(parts).unwrap()).unwrap();
+    assert_eq!(sum.len(), len);
+    assert!(sum.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()));
+    // One part is its own sum; none is an error, not a panic.
+    assert_eq!(
+        host.download(&host.sum(vec![host.upload(&[2.5]).unwrap()]).unwrap())
+            .unwrap(),
+        [2.5]
+    );
+    assert!(host.sum(Vec::new()).is_err());
 }

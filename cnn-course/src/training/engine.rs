@@ -570,55 +570,27 @@ impl<'m, B: Backend> Engine<'m, B> {
     }
 
     /// The pieces' weight gradients added in piece order, as tensors of the weights' shapes.
-    fn sum_gradients(&self, pieces: Vec<Piece<B>>) -> Result<Vec<(String, Weight, Tensor)>>
-    where
-        B::Buf: Send,
-    {
-        // Per layer, every piece's gradients; the layers are summed side by side when there
-        // are enough values to add (an addition is about a quarter of an optimizer's update
-        // of a value: Conv(15,2)-Conv(5,2) at batch 32, 42,000 additions, trained 5 % slower
-        // with its layers summed side by side).
-        let additions = self.gradient_values * pieces.len();
-        let side_by_side = self.parallel && additions >= 4 * crate::optimizers::VALUES_WORTH_THREADS;
-        let mut per_layer: Vec<Vec<Vec<B::Buf>>> = self.layers.iter().map(|_| Vec::new()).collect();
+    fn sum_gradients(&self, pieces: Vec<Piece<B>>) -> Result<Vec<(String, Weight, Tensor)>> {
+        // Per layer, per trainable weight, every piece's gradient.
+        let mut per_weight: Vec<Vec<Vec<B::Buf>>> = self.layers.iter().map(|_| Vec::new()).collect();
         for piece in pieces {
             for (l, grads) in piece.grads.into_iter().enumerate() {
-                per_layer[l].push(grads);
-            }
-        }
-        let sum_layer = |(layer, per_piece): (&ModelLayer, Vec<Vec<B::Buf>>)| -> Result<Vec<_>> {
-            let mut sums: Vec<B::Buf> = Vec::new();
-            for grads in per_piece {
-                match sums.is_empty() {
-                    true => sums = grads,
-                    false => {
-                        sums = sums
-                            .into_iter()
-                            .zip(&grads)
-                            .map(|(total, more)| self.backend.add(total, more))
-                            .collect::<Result<_>>()?
-                    }
+                per_weight[l].resize_with(grads.len(), Vec::new);
+                for (w, grad) in grads.into_iter().enumerate() {
+                    per_weight[l][w].push(grad);
                 }
             }
+        }
+        let mut named = Vec::new();
+        for (layer, per_piece) in self.layers.iter().zip(per_weight) {
             let trainable = layer.layer.weights().into_iter().filter(|w| w.trainable);
-            trainable
-                .zip(sums)
-                .map(|(weight, sum)| {
-                    let tensor = self.backend.to_tensor(&sum, &weight.param.dims())?;
-                    Ok((format!("{}/{}", layer.name, weight.name), weight, tensor))
-                })
-                .collect()
-        };
-        let layers = self.layers.iter().zip(per_layer);
-        let named: Vec<Vec<_>> = match side_by_side {
-            true => layers
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(sum_layer)
-                .collect::<Result<_>>()?,
-            false => layers.map(sum_layer).collect::<Result<_>>()?,
-        };
-        Ok(named.into_iter().flatten().collect())
+            for (weight, grads) in trainable.zip(per_piece) {
+                let sum = self.backend.sum(grads)?;
+                let tensor = self.backend.to_tensor(&sum, &weight.param.dims())?;
+                named.push((format!("{}/{}", layer.name, weight.name), weight, tensor));
+            }
+        }
+        Ok(named)
     }
 
     /// Inference on samples `ids` of `data`: the last layer's output (`head`: its scores,
