@@ -18,7 +18,7 @@ impl UpdateRule for Adagrad {
         vec![self.initial_accumulator_value as f32]
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], _step: u64) {
         crate::backend::vectorized(
             #[inline(always)]
             || {

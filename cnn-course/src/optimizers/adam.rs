@@ -21,7 +21,7 @@ impl UpdateRule for Adam {
         vec![0.0, 0.0] // m, v
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], step: u64) {
         crate::backend::vectorized(
             #[inline(always)]
             || {

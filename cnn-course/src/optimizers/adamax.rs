@@ -19,7 +19,7 @@ impl UpdateRule for Adamax {
         vec![0.0, 0.0] // m, u
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], step: u64) {
         crate::backend::vectorized(
             #[inline(always)]
             || {

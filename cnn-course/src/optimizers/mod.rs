@@ -96,8 +96,9 @@ pub trait UpdateRule: Settings + Send + Sync {
     fn initial_state(&self) -> Vec<f32>;
 
     /// Move the weights `w` against their gradients `g`, each value with its own state
-    /// (`state[slot][i]` for value `i`), in place. `step` counts from 1.
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64);
+    /// (`state[slot][i]` for value `i`), in place. `step` counts from 1. Every value
+    /// moves on its own, so a weight's values may come in parts (on the cores side by side).
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], step: u64);
 }
 
 /// An optimizer's settings struct from one table: each setting's name, type and Keras
@@ -258,6 +259,8 @@ impl Optimizer {
     /// weights each way per step.
     pub fn apply(&mut self, updates: &[(String, Param, Tensor)]) -> Result<bool> {
         let step = self.steps + 1;
+        let values: usize = updates.iter().map(|(_, _, grad)| grad.elem_count()).sum();
+        let side_by_side = values >= VALUES_WORTH_THREADS;
         // Each weight moves on its own (on the cores side by side, when there are enough
         // values); nothing is changed until every new value is known to be finite.
         let stage = |(name, param, grad): &(String, Param, Tensor)| -> Result<Option<_>> {
@@ -284,15 +287,13 @@ impl Optimizer {
                     .map(|v| vec![v; w.len()])
                     .collect(),
             };
-            self.rule.update(&mut w, &g, &mut state, step);
-            if !w.iter().all(|v| v.is_finite()) {
+            if !update_in_parts(self.rule.as_ref(), (&mut w, &g, &mut state), step, side_by_side) {
                 return Ok(None);
             }
             let new = Tensor::from_vec(w, old.dims(), &Device::Cpu)?.to_device(old.device())?;
             Ok(Some((name.clone(), param.clone(), new, state)))
         };
-        let values: usize = updates.iter().map(|(_, _, grad)| grad.elem_count()).sum();
-        let staged: Option<Vec<_>> = match values >= VALUES_WORTH_THREADS {
+        let staged: Option<Vec<_>> = match side_by_side {
             true => updates.par_iter().map(stage).collect::<Result<_>>()?,
             false => updates.iter().map(stage).collect::<Result<_>>()?,
         };
@@ -305,6 +306,45 @@ impl Optimizer {
         }
         self.steps = step;
         Ok(true)
+    }
+}
+
+/// Values per part of a weight that [`update_in_parts`] moves on one core.
+const UPDATE_PART: usize = 4096;
+
+/// `rule`'s update of the values `w` with their gradients `g` and `state`, in parts of
+/// [`UPDATE_PART`] values, side by side on the cores or one after the other; whether every
+/// new value is a finite number. (Moved weight by weight, each on one core, the seed
+/// convnet's weights kept at most two cores busy: most of them are in two kernels of
+/// 36,864 values.)
+fn update_in_parts(
+    rule: &dyn UpdateRule,
+    (w, g, state): (&mut [f32], &[f32], &mut [Vec<f32>]),
+    step: u64,
+    side_by_side: bool,
+) -> bool {
+    // Per part, its share of every slot of the state.
+    let mut parts: Vec<Vec<&mut [f32]>> = (0..w.len().div_ceil(UPDATE_PART)).map(|_| Vec::new()).collect();
+    for slot in state.iter_mut() {
+        for (part, values) in parts.iter_mut().zip(slot.chunks_mut(UPDATE_PART)) {
+            part.push(values);
+        }
+    }
+    let update = |w: &mut [f32], g: &[f32], state: &mut [&mut [f32]]| {
+        rule.update(w, g, state, step);
+        w.iter().all(|v| v.is_finite())
+    };
+    match side_by_side && parts.len() > 1 {
+        true => w
+            .par_chunks_mut(UPDATE_PART)
+            .zip(g.par_chunks(UPDATE_PART))
+            .zip(parts.par_iter_mut())
+            .all(|((w, g), state)| update(w, g, state)),
+        false => w
+            .chunks_mut(UPDATE_PART)
+            .zip(g.chunks(UPDATE_PART))
+            .zip(parts.iter_mut())
+            .all(|((w, g), state)| update(w, g, state)),
     }
 }
 
@@ -411,6 +451,70 @@ mod tests {
             Optimizer::by_name("adamw").err().unwrap().to_string(),
             "compile: unknown optimizer 'adamw'; hint: use one of \"sgd\", \"rmsprop\", \"adam\", \"adamax\", \"nadam\", \"adagrad\", \"adadelta\""
         );
+    }
+
+    #[test]
+    fn a_weight_moved_in_parts_side_by_side_moves_as_in_one_piece() {
+        let rules: Vec<Box<dyn UpdateRule>> = vec![
+            Box::new(SGD {
+                momentum: 0.9,
+                nesterov: true,
+                ..Default::default()
+            }),
+            Box::new(RMSprop {
+                centered: true,
+                momentum: 0.5,
+                ..Default::default()
+            }),
+            Box::new(Adam::default()),
+            Box::new(Adamax::default()),
+            Box::new(Nadam::default()),
+            Box::new(Adagrad::default()),
+            Box::new(Adadelta::default()),
+        ];
+        // Three whole parts and a short one.
+        let len = 3 * UPDATE_PART + 5;
+        let values = |seed: usize| -> Vec<f32> {
+            (0..len)
+                .map(|i| ((i * 7919 + seed * 104_729) % 2001) as f32 / 1000.0 - 1.0)
+                .collect()
+        };
+        for rule in &rules {
+            let fresh = || {
+                rule.initial_state()
+                    .into_iter()
+                    .map(|v| vec![v; len])
+                    .collect::<Vec<_>>()
+            };
+            let (mut whole, mut parted) = (values(0), values(0));
+            let (mut whole_state, mut parted_state) = (fresh(), fresh());
+            for step in 1..=3 {
+                let g = values(step as usize);
+                let mut slots: Vec<&mut [f32]> = whole_state.iter_mut().map(|s| s.as_mut_slice()).collect();
+                rule.update(&mut whole, &g, &mut slots, step);
+                assert!(update_in_parts(
+                    rule.as_ref(),
+                    (&mut parted, &g, &mut parted_state),
+                    step,
+                    true
+                ));
+                assert_eq!(whole, parted, "{} step {step}", rule.name());
+                assert_eq!(whole_state, parted_state, "{} step {step}", rule.name());
+            }
+            // A value that turns infinite in the last part is seen, one after the other or
+            // side by side.
+            let mut g = values(4);
+            g[len - 1] = f32::INFINITY;
+            for side_by_side in [false, true] {
+                let (mut w, mut state) = (values(0), fresh());
+                assert!(!update_in_parts(
+                    rule.as_ref(),
+                    (&mut w, &g, &mut state),
+                    1,
+                    side_by_side
+                ));
+            }
+        }
     }
 }
 

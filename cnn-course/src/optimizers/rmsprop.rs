@@ -22,7 +22,7 @@ impl UpdateRule for RMSprop {
         vec![0.0, 0.0, 0.0] // mean square, mean gradient (centered), momentum
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], _step: u64) {
         crate::backend::vectorized(
             #[inline(always)]
             || {

@@ -20,7 +20,7 @@ impl UpdateRule for SGD {
         vec![0.0] // velocity
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], _step: u64) {
         crate::backend::vectorized(
             #[inline(always)]
             || {
