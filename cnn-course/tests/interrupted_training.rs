@@ -151,6 +151,47 @@ fn a_backup_of_another_model_is_refused_with_the_way_out() -> Result<()> {
 }
 
 #[test]
+fn a_backup_whose_optimizer_state_does_not_fit_its_weight_is_refused_and_kept() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("backup");
+    let file = folder.join("backup.safetensors");
+    let (x, y, _) = blobs(60, 2);
+    let mut model = small_cnn()?;
+    model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+    let keep = BackupAndRestore::new(&folder).delete_checkpoint(false);
+    model.fit(&x, &y, Fit::new().epochs(1).verbose(0).callback(keep))?;
+    // The same backup with Adam's first average of the Dense kernel cut to 2 values.
+    let bytes = std::fs::read(&file).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap().tensors();
+    let short: Vec<u8> = [0.5f32, 0.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let tampered = tensors.into_iter().map(|(name, view)| match name.as_str() {
+        "optimizer/dense/kernel/0" => {
+            let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &short).unwrap();
+            (name, view)
+        }
+        _ => (name, view),
+    });
+    let tampered = safetensors::serialize(tampered, header.metadata().clone()).unwrap();
+    std::fs::write(&file, &tampered).unwrap();
+    let before = model.predict(&x)?;
+
+    let resumed = Fit::new().epochs(2).verbose(0).callback(BackupAndRestore::new(&folder));
+    let err = model.fit(&x, &y, resumed).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: not a readable backup (its optimizer state for dense/kernel has 2 values, the weight 108); hint: delete it to start training afresh",
+            file.display()
+        )
+    );
+    // Neither the backup nor the model changed.
+    assert_eq!(std::fs::read(&file).unwrap(), tampered);
+    assert_eq!(model.predict(&x)?, before);
+    Ok(())
+}
+
+#[test]
 fn a_file_where_the_backup_folder_should_be_is_refused_and_kept() -> Result<()> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("backup");

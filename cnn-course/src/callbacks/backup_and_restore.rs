@@ -170,7 +170,7 @@ impl Callback for BackupAndRestore {
             )));
         }
         let mut state = HashMap::new();
-        for (name, _) in weights.iter().filter(|(_, w)| w.trainable) {
+        for (name, weight) in weights.iter().filter(|(_, w)| w.trainable) {
             let slots: Option<Vec<Vec<f32>>> = (0..optimizer.slots())
                 .map(|slot| {
                     tensors
@@ -179,6 +179,15 @@ impl Callback for BackupAndRestore {
                 })
                 .collect();
             if let Some(slots) = slots {
+                // One state value per weight value: the update would otherwise move only
+                // the first values, or none.
+                let values = weight.param.elem_count();
+                if let Some(slot) = slots.iter().find(|slot| slot.len() != values) {
+                    return Err(unreadable(format!(
+                        "its optimizer state for {name} has {} values, the weight {values}",
+                        slot.len()
+                    )));
+                }
                 state.insert(name.clone(), slots);
             }
         }
