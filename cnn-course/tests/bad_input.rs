@@ -295,6 +295,33 @@ fn loading_weights_of_another_model() {
 }
 
 #[test]
+fn loading_weights_that_are_not_numbers() {
+    // A file whose Dense kernel holds a NaN (written by another program: this crate never
+    // saves one) is refused, as set_weights refuses NaN values.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weights.safetensors");
+    let model = small_cnn().unwrap();
+    model.save_weights(&path).unwrap();
+    let mut tensors = candle_core::safetensors::load(&path, &candle_core::Device::Cpu).unwrap();
+    let kernel = &tensors["dense/kernel"];
+    let mut values = kernel.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    values[5] = f32::NAN;
+    let damaged = candle_core::Tensor::from_vec(values, kernel.dims(), &candle_core::Device::Cpu).unwrap();
+    tensors.insert("dense/kernel".into(), damaged);
+    candle_core::safetensors::save(&tensors, &path).unwrap();
+    let other = small_cnn().unwrap();
+    let before = other.layers()[3].get_weights().unwrap();
+    assert_eq!(
+        message(other.load_weights(&path)),
+        format!(
+            "{}: dense/kernel holds NaN or infinite values, which would make every prediction NaN; hint: load weights saved from a model whose training did not diverge",
+            path.display()
+        )
+    );
+    assert_eq!(other.layers()[3].get_weights().unwrap(), before, "nothing changes");
+}
+
+#[test]
 fn loading_a_file_that_is_not_safetensors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.safetensors");

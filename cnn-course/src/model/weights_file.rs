@@ -149,6 +149,15 @@ impl Sequential {
                 ),
             ));
         }
+        // As set_weights: a NaN weight would make every prediction NaN.
+        for (name, _) in &expected {
+            if stored.get(name).map(all_finite).transpose()? == Some(false) {
+                return Err(Error::file(
+                    path,
+                    format!("{name} holds NaN or infinite values, which would make every prediction NaN; hint: load weights saved from a model whose training did not diverge"),
+                ));
+            }
+        }
         Ok(stored)
     }
 
@@ -167,4 +176,10 @@ impl Sequential {
             w.param.set(values.clone());
         }
     }
+}
+
+/// Whether every value of `t` is a finite number.
+fn all_finite(t: &Tensor) -> Result<bool> {
+    let values = t.flatten_all()?.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?;
+    Ok(values.iter().all(|v| v.is_finite()))
 }
