@@ -433,6 +433,106 @@ fn a_step_that_would_make_weights_infinite_is_not_applied() -> Result<()> {
     Ok(())
 }
 
+/// A model whose hidden layer feeds a linear output: large enough inputs or weights make
+/// its outputs overflow f32.
+fn two_dense_layers() -> Result<Sequential> {
+    let mut model = Sequential::new();
+    model.add(Flatten::new().input_shape((8, 8, 1)))?;
+    model.add(Dense::new(5))?;
+    model.add(Dense::new(3).activation("softmax"))?;
+    model.compile("sgd", "mse", &[])?;
+    Ok(model)
+}
+
+#[test]
+fn evaluate_and_predict_refuse_to_report_an_overflowed_loss_and_blame_the_huge_inputs() -> Result<()> {
+    let _seed = seeded(8);
+    let model = two_dense_layers()?;
+    let (mut x, y, _) = blobs(6, 3);
+    // Floats read from a file of another format, say: the hidden layer's sums overflow.
+    let huge = f32::MAX / 2.0;
+    x.slice_mut(ndarray::s![2, .., .., ..]).fill(huge);
+    // Keras would print loss: nan; a NaN is not a loss, so it is an error with its cause.
+    assert_eq!(
+        message(model.evaluate(&x, &y)),
+        format!(
+            "evaluate: the loss is NaN, because the arithmetic overflowed (the largest input is 1.70e38, the largest weight {:.3}, in {name}/kernel); hint: scale the inputs to 0..1 (pixels: divide by 255)",
+            largest_weight(&model, "dense")?.max(largest_weight(&model, "dense_1")?),
+            name = match largest_weight(&model, "dense")? > largest_weight(&model, "dense_1")? {
+                true => "dense",
+                false => "dense_1",
+            }
+        )
+    );
+    let predicted = message(model.predict(&x));
+    assert!(
+        predicted.starts_with("predict: the outputs hold NaN (first in sample 2), because the arithmetic overflowed (the largest input is 1.70e38, the largest weight"),
+        "{predicted}"
+    );
+    x.slice_mut(ndarray::s![2, .., .., ..]).fill(0.5);
+    assert!(model.evaluate(&x, &y)?.loss.is_finite(), "scaled inputs give a loss");
+    Ok(())
+}
+
+fn largest_weight(model: &Sequential, layer: &str) -> Result<f32> {
+    let kernel = model.get_layer(layer)?.get_weights()?.remove(0);
+    Ok(kernel.iter().fold(0f32, |m, v| m.max(v.abs())))
+}
+
+#[test]
+fn evaluate_blames_huge_weights_when_the_inputs_are_scaled() -> Result<()> {
+    let _seed = seeded(9);
+    let model = two_dense_layers()?;
+    let (x, y, _) = blobs(6, 3);
+    for layer in ["dense", "dense_1"] {
+        let mut weights = model.get_layer(layer)?.get_weights()?;
+        weights[0].fill(1e30);
+        model.get_layer(layer)?.set_weights(&weights)?;
+    }
+    assert_eq!(
+        message(model.evaluate(&x, &y)),
+        format!(
+            "evaluate: the loss is NaN, because the arithmetic overflowed (the largest input is {:.3}, the largest weight 1.00e30, in dense/kernel); hint: training diverged and left huge weights: build the model again and train it with a smaller learning rate (e.g. 10× smaller)",
+            x.iter().fold(0f32, |m, v| m.max(v.abs()))
+        )
+    );
+    Ok(())
+}
+
+#[test]
+fn a_validation_loss_that_is_not_a_number_stops_training_with_the_weights_from_before_the_epoch() -> Result<()> {
+    let _seed = seeded(10);
+    let (x, y, _) = blobs(12, 4);
+    let mut model = two_dense_layers()?;
+    // A finite step that leaves weights near 1e29: the next forward pass overflows.
+    model.compile(
+        SGD {
+            learning_rate: 1e30,
+            ..Default::default()
+        },
+        "mse",
+        &[],
+    )?;
+    let before: Vec<_> = model.layers().iter().map(|l| l.get_weights()).collect::<Result<_>>()?;
+    let history = model.fit(
+        &x,
+        &y,
+        Fit::new().epochs(3).batch_size(32).validation_split(0.5).verbose(0),
+    )?;
+    assert_eq!(
+        history.stopped_early.as_deref(),
+        Some("Epoch 1: the validation loss is NaN; training stopped with the weights from before this epoch. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1")
+    );
+    assert!(
+        history.val_loss.is_empty() && history.loss.is_empty(),
+        "no epoch with a NaN is recorded: {history:?}"
+    );
+    let after: Vec<_> = model.layers().iter().map(|l| l.get_weights()).collect::<Result<_>>()?;
+    assert_eq!(before, after, "the stop message says the weights went back: they did");
+    assert!(model.evaluate(&x, &y)?.loss.is_finite());
+    Ok(())
+}
+
 #[test]
 fn batch_norm_epsilon_must_be_a_positive_number() -> Result<()> {
     for epsilon in [f64::NAN, f64::INFINITY, 0.0] {

@@ -341,6 +341,9 @@ impl Sequential {
         let mut history = run.done.clone();
         'epochs: for epoch in history.epoch.len() + 1..=run.epochs {
             let started = Instant::now();
+            // Kept to go back to if the epoch ends with a validation loss that is not a
+            // number (tensors are replaced, not changed, by an update: this is no copy).
+            let before_epoch = self.snapshot();
             let order = match run.shuffle {
                 true => rng::permutation(n),
                 false => (0..n).collect(),
@@ -399,6 +402,15 @@ impl Sequential {
             };
             if let Some((vdata, vtargets, vn)) = &validation {
                 let (loss, accuracy) = evaluate_on(&engine, (vdata, width), vtargets, *vn, run.head)?;
+                if !loss.is_finite() {
+                    self.restore(&before_epoch);
+                    let reason = format!(
+                        "Epoch {epoch}: the validation loss is {loss}; training stopped with the weights from before this epoch. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1"
+                    );
+                    println!("{reason}");
+                    history.stopped_early = Some(reason);
+                    break 'epochs;
+                }
                 logs.val_loss = Some(loss);
                 logs.val_accuracy = Some(accuracy);
             }

@@ -44,7 +44,8 @@ enum Want {
 
 impl Sequential {
     /// Loss and accuracy on samples `x` with labels `y`, in inference mode (no dropout,
-    /// batch norm uses its moving statistics).
+    /// batch norm uses its moving statistics). A loss that is not a number (an overflow:
+    /// huge inputs or weights) is an error that names the largest input and weight.
     pub fn evaluate(&self, x: &impl IntoTensor, y: &impl IntoTensor) -> Result<Evaluation> {
         let compiled = self.compiled("evaluate")?;
         let head = self.head(compiled.loss)?;
@@ -59,7 +60,53 @@ impl Sequential {
             n,
             head
         ))?;
+        if !loss.is_finite() {
+            return Err(self.overflowed("evaluate", &format!("the loss is {loss}"), &x));
+        }
         Ok(Evaluation { loss, accuracy })
+    }
+
+    /// The error for outputs that came out NaN or infinite, which no finite input and
+    /// weights can give unless the arithmetic overflowed: it names the largest input and
+    /// the largest weight, and the hint blames whichever is huge (1e4 and more).
+    fn overflowed(&self, what: &str, found: &str, x: &Tensor) -> Error {
+        let largest = |t: &Tensor| -> f32 {
+            t.abs()
+                .and_then(|a| a.flatten_all()?.max(0))
+                .and_then(|m| m.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>())
+                .unwrap_or(f32::NAN)
+        };
+        let input = largest(x);
+        let (name, weight) = self
+            .named_weights()
+            .into_iter()
+            .map(|(name, w)| (name, largest(&w.param.get())))
+            .fold(
+                (String::new(), 0f32),
+                |best, next| if next.1 > best.1 { next } else { best },
+            );
+        let hint = match (input >= 1e4, weight >= 1e4) {
+            (true, false) => "scale the inputs to 0..1 (pixels: divide by 255)",
+            (false, true) => {
+                "training diverged and left huge weights: build the model again and train it with a smaller learning rate (e.g. 10× smaller)"
+            }
+            _ => "scale the inputs to 0..1 (pixels: divide by 255); if the weights are huge, build the model again and train it with a smaller learning rate",
+        };
+        let readable = |v: f32| match (1e-3..1e4).contains(&v) {
+            true => format!("{v:.3}"),
+            false => format!("{v:.2e}"),
+        };
+        let weight = match name.is_empty() {
+            true => "the model has no weights".to_string(),
+            false => format!("the largest weight {}, in {name}", readable(weight)),
+        };
+        Error::new(
+            crate::error::Kind::Data,
+            format!(
+                "{what}: {found}, because the arithmetic overflowed (the largest input is {}, {weight}); hint: {hint}",
+                readable(input)
+            ),
+        )
     }
 
     /// Run samples `x` through the model in inference mode: per wanted output, its values
@@ -69,7 +116,8 @@ impl Sequential {
     }
 
     /// The model's outputs for samples `x`: with a softmax output, one row of class
-    /// probabilities per sample; with a sigmoid output, the probability of a yes.
+    /// probabilities per sample; with a sigmoid output, the probability of a yes. Outputs
+    /// that are not numbers are an error, as in [`Sequential::evaluate`].
     pub fn predict(&self, x: &impl IntoTensor) -> Result<Array2<f32>> {
         let x = x.to_tensor_on(&candle_core::Device::Cpu)?;
         check_inputs(self, &x, "predict")?;
@@ -81,6 +129,14 @@ impl Sequential {
             );
         }
         let values = self.run_inference(&x, Want::Outputs)?.remove(0);
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            let found = format!(
+                "the outputs hold {} (first in sample {})",
+                values[at],
+                at / outputs[0].max(1)
+            );
+            return Err(self.overflowed("predict", &found, &x));
+        }
         Array2::from_shape_vec((x.dims()[0], outputs[0]), values)
             .map_err(|e| Error::new(crate::error::Kind::Internal, format!("predict: {e}")))
     }
