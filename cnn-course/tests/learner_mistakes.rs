@@ -13,6 +13,11 @@ fn message<T: std::fmt::Debug>(result: Result<T>) -> String {
     result.expect_err("an error").to_string()
 }
 
+/// Every layer's weights, to compare before and after.
+fn every_weight(model: &Sequential) -> Result<Vec<Vec<ArrayD<f32>>>> {
+    model.layers().iter().map(|l| l.get_weights()).collect()
+}
+
 fn flat_model(units: usize, activation: &str) -> Result<Sequential> {
     let mut model = Sequential::new();
     model.add(Flatten::new().input_shape((8, 8, 1)))?;
@@ -422,13 +427,13 @@ fn a_step_that_would_make_weights_infinite_is_not_applied() -> Result<()> {
         "categorical_crossentropy",
         &["accuracy"],
     )?;
-    let before: Vec<_> = model.layers().iter().map(|l| l.get_weights()).collect::<Result<_>>()?;
+    let before = every_weight(&model)?;
     let history = model.fit(&x, &y, Fit::new().epochs(2).verbose(0))?;
     assert_eq!(
         history.stopped_early.as_deref(),
         Some("Epoch 1, step 1/1: the update would make some weights NaN or infinite; training stopped with the weights from before this step. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1")
     );
-    let after: Vec<_> = model.layers().iter().map(|l| l.get_weights()).collect::<Result<_>>()?;
+    let after = every_weight(&model)?;
     assert_eq!(before, after, "the stop message says the weights were kept: they were");
     Ok(())
 }
@@ -513,7 +518,7 @@ fn a_validation_loss_that_is_not_a_number_stops_training_with_the_weights_from_b
         "mse",
         &[],
     )?;
-    let before: Vec<_> = model.layers().iter().map(|l| l.get_weights()).collect::<Result<_>>()?;
+    let before = every_weight(&model)?;
     let history = model.fit(
         &x,
         &y,
@@ -527,7 +532,7 @@ fn a_validation_loss_that_is_not_a_number_stops_training_with_the_weights_from_b
         history.val_loss.is_empty() && history.loss.is_empty(),
         "no epoch with a NaN is recorded: {history:?}"
     );
-    let after: Vec<_> = model.layers().iter().map(|l| l.get_weights()).collect::<Result<_>>()?;
+    let after = every_weight(&model)?;
     assert_eq!(before, after, "the stop message says the weights went back: they did");
     assert!(model.evaluate(&x, &y)?.loss.is_finite());
     Ok(())
