@@ -438,8 +438,8 @@ fn a_step_that_would_make_weights_infinite_is_not_applied() -> Result<()> {
     Ok(())
 }
 
-/// A model whose hidden layer feeds a linear output: large enough inputs or weights make
-/// its outputs overflow f32.
+/// A model with a linear hidden layer before its softmax output: large enough inputs or
+/// weights make the output layer's sums overflow f32 (inf − inf is NaN).
 fn two_dense_layers() -> Result<Sequential> {
     let mut model = Sequential::new();
     model.add(Flatten::new().input_shape((8, 8, 1)))?;
