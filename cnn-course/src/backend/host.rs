@@ -131,6 +131,9 @@ impl Backend for Host {
             bail!(Internal, "backend: a sum of no buffers");
         };
         let rest: Vec<Self::Buf> = parts.collect();
+        if rest.iter().any(|part| part.len() != total.len()) {
+            bail!(Internal, "backend: a sum of buffers of different lengths");
+        }
         let add_rest = |(i, chunk): (usize, &mut [f32])| {
             let at = i * SUM_CHUNK;
             vectorized(
@@ -143,9 +146,6 @@ impl Backend for Host {
                 },
             )
         };
-        if rest.iter().any(|part| part.len() != total.len()) {
-            bail!(Internal, "backend: a sum of buffers of different lengths");
-        }
         match total.len() * rest.len() >= ADDITIONS_WORTH_THREADS {
             true => total.par_chunks_mut(SUM_CHUNK).enumerate().for_each(add_rest),
             false => total.chunks_mut(SUM_CHUNK).enumerate().for_each(add_rest),
