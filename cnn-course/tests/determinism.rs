@@ -91,3 +91,23 @@ fn losses_do_not_depend_on_the_number_of_threads() -> Result<()> {
     assert_eq!(one, losses_on(4)?);
     Ok(())
 }
+
+/// A model large enough to train on the pool's threads, trained from a thread outside the
+/// pool (as a notebook does): its dropout masks still come from the model's own generator,
+/// so draws from the crate's generator between building and training change nothing.
+#[test]
+fn dropout_on_the_pools_threads_draws_from_the_models_generator() -> Result<()> {
+    let _one = one_at_a_time();
+    let x = Array4::from_shape_fn((64, 28, 28, 1), |(n, r, c, _)| ((n * 5 + r * 3 + c) % 13) as f32 / 12.0);
+    let y = to_categorical(Array1::from_shape_fn(64, |n| n % 3), 3)?;
+    let losses = |draw_between: bool| -> Result<Vec<f64>> {
+        set_seed(5);
+        let mut model = conv_dropout_batch_norm(16, 28, 0.5, "sgd")?;
+        if draw_between {
+            cnn_course::rng::uniform(1000, 0.0, 1.0);
+        }
+        Ok(model.fit(&x, &y, Fit::new().epochs(2).batch_size(32).verbose(0))?.loss)
+    };
+    assert_eq!(losses(false)?, losses(true)?);
+    Ok(())
+}

@@ -348,51 +348,58 @@ impl Sequential {
                 true => rng::permutation(n),
                 false => (0..n).collect(),
             };
-            let (mut loss_sum, mut correct) = (0.0, 0.0);
-            for (step, ids) in order.chunks(run.batch_size).enumerate() {
-                let batch_targets = target_rows(&targets, target_width, ids);
-                let outcome = engine.train_step((&data, width), ids, &batch_targets, run.head)?;
-                let stop = |what: String| {
-                    format!(
-                        "Epoch {epoch}, step {}/{steps}: {what}; training stopped with the weights from before this step. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1",
-                        step + 1
-                    )
-                };
-                if !outcome.loss.is_finite() {
-                    let reason = stop(format!("the loss is {}", outcome.loss));
-                    println!("{reason}");
-                    history.stopped_early = Some(reason);
-                    break 'epochs;
-                }
-                let updates: Vec<_> = outcome
-                    .gradients
-                    .into_iter()
-                    .map(|(name, w, g)| (name, w.param, g))
-                    .collect();
-                let applied = run
-                    .compiled
-                    .optimizer
-                    .lock()
-                    .map_err(|_| {
-                        Error::new(
-                            crate::error::Kind::Internal,
-                            "fit: the optimizer was left broken by an earlier panic; hint: compile the model again",
-                        )
-                    })?
-                    .apply(&updates)?;
-                if !applied {
-                    let reason = stop("the update would make some weights NaN or infinite".into());
-                    println!("{reason}");
-                    history.stopped_early = Some(reason);
-                    break 'epochs;
-                }
-                for (layer, sums) in layers.iter().zip(&outcome.sums) {
-                    if let Some(sums) = sums {
-                        layer.layer.finish_step(sums)?;
+            // The epoch's steps run on the thread pool, handed over once (`Engine::in_pool`),
+            // with the model's generator active there too, for the dropout masks.
+            let steps_run = || -> Result<(f64, f64, Option<String>)> {
+                let _active = rng::activate(&generator);
+                let (mut loss_sum, mut correct) = (0.0, 0.0);
+                for (step, ids) in order.chunks(run.batch_size).enumerate() {
+                    let batch_targets = target_rows(&targets, target_width, ids);
+                    let outcome = engine.train_step((&data, width), ids, &batch_targets, run.head)?;
+                    let stop = |what: String| {
+                        Some(format!(
+                            "Epoch {epoch}, step {}/{steps}: {what}; training stopped with the weights from before this step. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1",
+                            step + 1
+                        ))
+                    };
+                    if !outcome.loss.is_finite() {
+                        return Ok((loss_sum, correct, stop(format!("the loss is {}", outcome.loss))));
                     }
+                    let updates: Vec<_> = outcome
+                        .gradients
+                        .into_iter()
+                        .map(|(name, w, g)| (name, w.param, g))
+                        .collect();
+                    let applied = run
+                        .compiled
+                        .optimizer
+                        .lock()
+                        .map_err(|_| {
+                            Error::new(
+                                crate::error::Kind::Internal,
+                                "fit: the optimizer was left broken by an earlier panic; hint: compile the model again",
+                            )
+                        })?
+                        .apply(&updates)?;
+                    if !applied {
+                        let reason = "the update would make some weights NaN or infinite";
+                        return Ok((loss_sum, correct, stop(reason.into())));
+                    }
+                    for (layer, sums) in layers.iter().zip(&outcome.sums) {
+                        if let Some(sums) = sums {
+                            layer.layer.finish_step(sums)?;
+                        }
+                    }
+                    loss_sum += outcome.loss * ids.len() as f64;
+                    correct += outcome.correct;
                 }
-                loss_sum += outcome.loss * ids.len() as f64;
-                correct += outcome.correct;
+                Ok((loss_sum, correct, None))
+            };
+            let (loss_sum, correct, stopped) = engine.in_pool(run.batch_size.min(n), steps_run)?;
+            if let Some(reason) = stopped {
+                println!("{reason}");
+                history.stopped_early = Some(reason);
+                break 'epochs;
             }
             let mut logs = EpochLogs {
                 loss: loss_sum / n as f64,
