@@ -128,6 +128,9 @@ fn target_rows(targets: &[f32], width: usize, ids: &[usize]) -> Vec<f32> {
         .collect()
 }
 
+/// The hint of a training stopped by a loss that is not a number, after a step or an epoch.
+const DIVERGED: &str = "lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1";
+
 impl Sequential {
     /// Whether this model trains on the CPU backend (else candle's operations on its
     /// device). `CNN_COURSE_BACKEND=candle` runs candle's operations on the CPU too, for
@@ -358,7 +361,7 @@ impl Sequential {
                     let outcome = engine.train_step((&data, width), ids, &batch_targets, run.head)?;
                     let stop = |what: String| {
                         Some(format!(
-                            "Epoch {epoch}, step {}/{steps}: {what}; training stopped with the weights from before this step. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1",
+                            "Epoch {epoch}, step {}/{steps}: {what}; training stopped with the weights from before this step. Hint: {DIVERGED}",
                             step + 1
                         ))
                     };
@@ -412,7 +415,7 @@ impl Sequential {
                 if !loss.is_finite() {
                     self.restore(&before_epoch);
                     let reason = format!(
-                        "Epoch {epoch}: the validation loss is {loss}; training stopped with the weights from before this epoch. Hint: lower the learning rate (e.g. 10× smaller) and check that the inputs are scaled to 0..1"
+                        "Epoch {epoch}: the validation loss is {loss}; training stopped with the weights from before this epoch. Hint: {DIVERGED}"
                     );
                     println!("{reason}");
                     history.stopped_early = Some(reason);
