@@ -373,37 +373,29 @@ impl Backend for Host {
 
 /// Adds the sum of each column of `a` to `sums` and, with `PRODUCTS`, the sum of each
 /// column of `a ⊙ b` to `products`. `a` and `b` are rows of `tile` values (the last row
-/// may be shorter). Eight columns at a time, down all the rows, so that the running sums
-/// stay in registers. A loop along each row kept them in memory, and for rows of 16
+/// may be shorter). Columns 32 at a time, then 8, down all the rows, so that the running
+/// sums stay in registers. A loop along each row kept them in memory, and for rows of 16
 /// values LLVM vectorized it only 4 wide: batch norm's sums took 1.13 ns a value for 16
-/// channels, 0.35 this way (one AMD EPYC core), and were 20 % of the time of chapter 5's
-/// Conv(16,3)-BatchNorm-Pool-Dense model.
+/// channels, 0.35 eight columns at a time (one AMD EPYC core), and were 20 % of the time
+/// of chapter 5's Conv(16,3)-BatchNorm-Pool-Dense model. 32 columns read whole cache lines
+/// in one pass instead of four: 0.097 ns a value instead of 0.125 for 8 images of
+/// 26×26×16 values in the cache, 0.33 instead of 0.41 for 64 images (an Intel Xeon core).
 #[inline(always)]
 fn add_column_sums<const PRODUCTS: bool>(a: &[f32], b: &[f32], tile: usize, sums: &mut [f32], products: &mut [f32]) {
     let whole_rows = a.len() / tile * tile;
     let (a_rows, b_rows) = (&a[..whole_rows], &b[..whole_rows]);
-    let octets = tile / 8 * 8;
-    for c in (0..octets).step_by(8) {
-        let (mut s, mut p) = ([0f32; 8], [0f32; 8]);
-        for (a, b) in a_rows.chunks_exact(tile).zip(b_rows.chunks_exact(tile)) {
-            let (a, b) = (&a[c..c + 8], &b[c..c + 8]);
-            for i in 0..8 {
-                s[i] += a[i];
-                if PRODUCTS {
-                    p[i] += a[i] * b[i];
-                }
-            }
-        }
-        for i in 0..8 {
-            sums[c + i] += s[i];
-            if PRODUCTS {
-                products[c + i] += p[i];
-            }
-        }
+    let mut first = 0;
+    while first + 32 <= tile {
+        add_columns::<32, PRODUCTS>((a_rows, b_rows), (tile, first), sums, products);
+        first += 32;
+    }
+    while first + 8 <= tile {
+        add_columns::<8, PRODUCTS>((a_rows, b_rows), (tile, first), sums, products);
+        first += 8;
     }
     // The columns past the last eight, and the short last row.
     for (a, b) in a_rows.chunks_exact(tile).zip(b_rows.chunks_exact(tile)) {
-        for c in octets..tile {
+        for c in first..tile {
             sums[c] += a[c];
             if PRODUCTS {
                 products[c] += a[c] * b[c];
@@ -414,6 +406,32 @@ fn add_column_sums<const PRODUCTS: bool>(a: &[f32], b: &[f32], tile: usize, sums
         sums[c] += a;
         if PRODUCTS {
             products[c] += a * b;
+        }
+    }
+}
+
+/// [`add_column_sums`] for columns `first..first + N` of every row.
+#[inline(always)]
+fn add_columns<const N: usize, const PRODUCTS: bool>(
+    (a_rows, b_rows): (&[f32], &[f32]),
+    (tile, first): (usize, usize),
+    sums: &mut [f32],
+    products: &mut [f32],
+) {
+    let (mut s, mut p) = ([0f32; N], [0f32; N]);
+    for (a, b) in a_rows.chunks_exact(tile).zip(b_rows.chunks_exact(tile)) {
+        let (a, b) = (&a[first..first + N], &b[first..first + N]);
+        for i in 0..N {
+            s[i] += a[i];
+            if PRODUCTS {
+                p[i] += a[i] * b[i];
+            }
+        }
+    }
+    for i in 0..N {
+        sums[first + i] += s[i];
+        if PRODUCTS {
+            products[first + i] += p[i];
         }
     }
 }
