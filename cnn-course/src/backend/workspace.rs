@@ -15,7 +15,7 @@
 //! between the cores' caches. Kept per thread, chapter 5's Conv(16,3)-Pool-Dense trained
 //! at 59,906–63,522 samples/s instead of 52,851–53,134 at batch 32, the same model with
 //! batch norm at 40,673–41,465 instead of 31,495–32,426, and the seed convnet at
-//! 10,335–10,987 instead of 10,112–10,497 (2 alternating runs each, a 2-core Intel Xeon).
+//! 10,335–10,987 instead of 10,112–10,497 (2 alternating runs each, a 2-core Intel Xeon, CPUID model 167).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -46,24 +46,21 @@ impl<T: Copy + Default> Workspace<T> {
         }
     }
 
-    /// A buffer of `len` values. A reused buffer keeps its old values: callers overwrite
+    /// A buffer of `len` values: one this thread gave back, else one another thread gave
+    /// back, else a new one. A reused buffer keeps its old values: callers overwrite
     /// every value.
     pub fn take(&self, len: usize) -> Vec<T> {
         let mine = self.slot();
-        let order = (0..self.free.len()).map(|i| (mine + i) % self.free.len());
-        let reused = order
-            .map(|i| {
-                self.free[i]
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_mut(&len)
-                    .and_then(Vec::pop)
-            })
-            .find(Option::is_some)
-            .flatten();
+        let reused = (0..self.free.len()).find_map(|i| {
+            let slot = (mine + i) % self.free.len();
+            let mut free = self.free[slot].lock().unwrap_or_else(|p| p.into_inner());
+            free.get_mut(&len).and_then(Vec::pop)
+        });
         reused.unwrap_or_else(|| vec![T::default(); len])
     }
 
+    /// Where the calling thread's buffers are kept: its own place for a thread of the
+    /// pool, a shared one for other threads.
     fn slot(&self) -> usize {
         rayon::current_thread_index().map_or(0, |i| i + 1) % self.free.len()
     }
