@@ -393,7 +393,7 @@ fn add_column_sums<const PRODUCTS: bool>(a: &[f32], b: &[f32], tile: usize, sums
         add_columns::<8, PRODUCTS>((a_rows, b_rows), (tile, first), sums, products);
         first += 8;
     }
-    // The columns past the last eight, and the short last row.
+    // The last columns (fewer than 8), and the short last row.
     for (a, b) in a_rows.chunks_exact(tile).zip(b_rows.chunks_exact(tile)) {
         for c in first..tile {
             sums[c] += a[c];
