@@ -15,7 +15,8 @@
 //! between the cores' caches. Kept per thread, chapter 5's Conv(16,3)-Pool-Dense trained
 //! at 59,906–63,522 samples/s instead of 52,851–53,134 at batch 32, the same model with
 //! batch norm at 40,673–41,465 instead of 31,495–32,426, and the seed convnet at
-//! 10,335–10,987 instead of 10,112–10,497 (2 alternating runs each, a 2-core Intel Xeon, CPUID model 167).
+//! 10,335–10,987 instead of 10,112–10,497 (2 alternating runs each, a 2-core Intel Xeon,
+//! CPUID model 167).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
