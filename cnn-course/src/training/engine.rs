@@ -12,7 +12,8 @@
 //!    so on one machine the same seed gives the same bits with any number of threads;
 //! 3. where a layer needs sums over the whole batch (batch normalization), lets every piece
 //!    reach that layer first, each computing its share of the sums while its feature maps
-//!    are still in its core's cache, adds the shares in piece order, and goes on;
+//!    are still in its core's cache, adds the shares in piece order, and goes on: the
+//!    step runs in [`Phase`]s, with the same threads throughout ([`run_phases`]);
 //! 4. adds the pieces' weight gradients in piece order.
 //!
 //! On another device the whole batch is one piece.
@@ -22,9 +23,9 @@ use crate::device::available_memory;
 use crate::layers::{Kept, Layer, Needs, Pass, Reads, SumsFor, Weight};
 use crate::losses::{loss_step, Head};
 use crate::model::ModelLayer;
+use crate::training::phases::run_phases;
 use crate::{bail, Result};
 use candle_core::Tensor;
-use rayon::prelude::*;
 
 /// Samples per piece of a batch, at most (the seed convnet keeps about 0.6 MB of feature
 /// maps per sample: 8 samples fit in a core's cache).
@@ -117,6 +118,21 @@ pub(crate) struct Engine<'m, B: Backend> {
     cores: usize,
     /// Samples per piece at most: [`PIECE`], or [`WIDE_PIECE`] for a wide model.
     largest_piece: usize,
+}
+
+/// A phase of a training step: what each piece does before all pieces meet.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// Layers `from..to` forward, then this piece's share of layer `to`'s batch sums.
+    ToSums { from: usize, to: usize },
+    /// With `forward`, layers `forward..` forward and the loss; then layers `high` down
+    /// to `low` backward, then this piece's share of layer `below`'s gradient sums.
+    Back {
+        forward: Option<usize>,
+        low: usize,
+        high: usize,
+        below: Option<usize>,
+    },
 }
 
 /// What a training step produced.
@@ -330,20 +346,12 @@ impl<'m, B: Backend> Engine<'m, B> {
         }
     }
 
-    /// Run `work` on every piece, side by side when worth it, stopping at the first error.
-    fn each_piece(
-        &self,
-        pieces: &mut [Piece<B>],
-        work: impl Fn(&mut Piece<B>) -> Result<()> + Sync + Send,
-    ) -> Result<()>
-    where
-        B::Buf: Send,
-    {
-        let batch: usize = pieces.iter().map(|p| p.n).sum();
-        if self.side_by_side(batch) {
-            pieces.par_iter_mut().try_for_each(work)
-        } else {
-            pieces.iter_mut().try_for_each(work)
+    /// Threads that run the pieces of a batch: the pool's when they run side by side,
+    /// the calling thread alone otherwise.
+    fn threads(&self, batch: usize) -> usize {
+        match self.side_by_side(batch) {
+            true => rayon::current_num_threads(),
+            false => 1,
         }
     }
 
@@ -366,7 +374,7 @@ impl<'m, B: Backend> Engine<'m, B> {
     /// The pieces' shares of layer `s`'s sums added in piece order (so the total does not
     /// depend on which core finished first). Forward shares are used up; backward shares
     /// stay with their pieces.
-    fn add_shares(pieces: &mut [Piece<B>], s: usize, when: SumsFor) -> Vec<f64> {
+    fn add_shares(pieces: &mut [&mut Piece<B>], s: usize, when: SumsFor) -> Vec<f64> {
         let mut total: Vec<f64> = Vec::new();
         for piece in pieces.iter_mut() {
             let share = match when {
@@ -506,6 +514,34 @@ impl<'m, B: Backend> Engine<'m, B> {
             .collect()
     }
 
+    /// The phases of a training step, for the layers `syncs` that need sums over the
+    /// whole batch: forward to each of them, then the rest forward with the loss and back
+    /// to the last of them, then back through each in turn while some layer below trains.
+    fn phases(&self, syncs: &[usize]) -> Vec<Phase> {
+        let layers = self.layers.len();
+        let mut plan = Vec::new();
+        let mut from = 0;
+        for &to in syncs {
+            plan.push(Phase::ToSums { from, to });
+            from = to;
+        }
+        let mut high = layers - 1;
+        for j in (0..=syncs.len()).rev() {
+            let low = if j == 0 { 0 } else { syncs[j - 1] + 1 };
+            let below = j.checked_sub(1).map(|i| syncs[i]).filter(|&s| self.backward[s]);
+            let forward = (j == syncs.len()).then_some(from);
+            plan.push(Phase::Back {
+                forward,
+                low,
+                high,
+                below,
+            });
+            let Some(s) = below else { break };
+            high = s;
+        }
+        plan
+    }
+
     /// One training step on samples `ids` of `data` (rows of `width` values) with their
     /// `targets` (rows of the output's width): loss, accuracy and gradients. The weights
     /// are not changed.
@@ -533,46 +569,58 @@ impl<'m, B: Backend> Engine<'m, B> {
         let syncs: Vec<usize> = (0..layers)
             .filter(|&l| self.layers[l].layer.needs_sums(SumsFor::Forward, self.modes[l]))
             .collect();
-        let mut pieces = self.cut(data, width, ids)?;
-        let mut forward_sums: Vec<Option<Vec<f64>>> = vec![None; layers];
-        let mut backward_sums: Vec<Option<Vec<f64>>> = vec![None; layers];
-
-        // Forward to each layer that needs the whole batch, with each piece's share of its
-        // sums, then the batch's sums.
-        let mut start = 0;
-        for &s in &syncs {
-            self.each_piece(&mut pieces, |p| {
-                self.forward_layers(&step, p, start..s, (&forward_sums, &self.keep_input))?;
-                p.shares[s] = Some(self.share(&step, p, (s, SumsFor::Forward), (&forward_sums, &backward_sums))?);
-                Ok(())
-            })?;
-            forward_sums[s] = Some(Self::add_shares(&mut pieces, s, SumsFor::Forward));
-            start = s;
-        }
-        // The rest forward, the loss, and back to the last such layer, with each piece's
-        // share of its gradient sums; then back through each such layer in turn.
-        let trained = |j: usize| self.backward[syncs[j]];
-        let mut high = layers - 1;
-        for j in (0..=syncs.len()).rev() {
-            let low = if j == 0 { 0 } else { syncs[j - 1] + 1 };
-            let below = j.checked_sub(1).filter(|&i| trained(i)).map(|i| syncs[i]);
-            let forward = (j == syncs.len()).then_some(start);
-            self.each_piece(&mut pieces, |p| {
-                if let Some(start) = forward {
-                    self.forward_layers(&step, p, start..layers, (&forward_sums, &self.keep_input))?;
-                    self.loss(&step, p, targets, head)?;
+        let pieces = self.cut(data, width, ids)?;
+        let plan = self.phases(&syncs);
+        let sums = std::sync::RwLock::new((vec![None; layers], vec![None; layers]));
+        let read = || sums.read().unwrap_or_else(|e| e.into_inner());
+        let pieces = run_phases(
+            pieces,
+            (plan.len(), self.threads(batch)),
+            |phase, p| {
+                let sums = read();
+                let (forward_sums, backward_sums) = (&sums.0[..], &sums.1[..]);
+                match plan[phase] {
+                    // Forward to a layer that needs the whole batch, with this piece's
+                    // share of its sums.
+                    Phase::ToSums { from, to } => {
+                        self.forward_layers(&step, p, from..to, (forward_sums, &self.keep_input))?;
+                        p.shares[to] =
+                            Some(self.share(&step, p, (to, SumsFor::Forward), (forward_sums, backward_sums))?);
+                    }
+                    // The rest forward and the loss (first backward phase only), and back
+                    // to the next layer that needs the whole batch, with this piece's share
+                    // of its gradient sums.
+                    Phase::Back {
+                        forward,
+                        low,
+                        high,
+                        below,
+                    } => {
+                        if let Some(start) = forward {
+                            self.forward_layers(&step, p, start..layers, (forward_sums, &self.keep_input))?;
+                            self.loss(&step, p, targets, head)?;
+                        }
+                        self.backward_layers(&step, p, (low, high), (forward_sums, backward_sums))?;
+                        if let Some(s) = below {
+                            p.shares[s] =
+                                Some(self.share(&step, p, (s, SumsFor::Backward), (forward_sums, backward_sums))?);
+                        }
+                    }
                 }
-                self.backward_layers(&step, p, (low, high), (&forward_sums, &backward_sums))?;
-                if let Some(s) = below {
-                    p.shares[s] =
-                        Some(self.share(&step, p, (s, SumsFor::Backward), (&forward_sums, &backward_sums))?);
-                }
                 Ok(())
-            })?;
-            let Some(s) = below else { break };
-            backward_sums[s] = Some(Self::add_shares(&mut pieces, s, SumsFor::Backward));
-            high = s;
-        }
+            },
+            |phase, pieces| {
+                let mut sums = sums.write().unwrap_or_else(|e| e.into_inner());
+                match plan[phase] {
+                    Phase::ToSums { to, .. } => sums.0[to] = Some(Self::add_shares(pieces, to, SumsFor::Forward)),
+                    Phase::Back { below: Some(s), .. } => {
+                        sums.1[s] = Some(Self::add_shares(pieces, s, SumsFor::Backward))
+                    }
+                    Phase::Back { below: None, .. } => {}
+                }
+            },
+        )?;
+        let forward_sums = sums.into_inner().unwrap_or_else(|e| e.into_inner()).0;
 
         let loss = pieces.iter().map(|p| p.loss).sum::<f64>() / batch.max(1) as f64;
         let correct = pieces.iter().map(|p| p.correct).sum();
@@ -631,14 +679,17 @@ impl<'m, B: Backend> Engine<'m, B> {
             head,
         };
         let layers = self.layers.len();
-        let mut pieces = self.cut(data, width, ids)?;
+        let pieces = self.cut(data, width, ids)?;
         let none = vec![None; layers];
         // Every layer's output where every layer's is wanted; otherwise each freed as soon
         // as the next layer has run.
         let keep = vec![every_layer; layers];
-        self.each_piece(&mut pieces, |p| {
-            self.forward_layers(&step, p, 0..layers, (&none, &keep))
-        })?;
+        let pieces = run_phases(
+            pieces,
+            (1, self.threads(ids.len())),
+            |_, p| self.forward_layers(&step, p, 0..layers, (&none, &keep)),
+            |_, _| {},
+        )?;
         let wanted: Vec<usize> = match every_layer {
             true => (1..=layers).collect(),
             false => vec![layers],

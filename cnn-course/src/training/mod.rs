@@ -9,6 +9,7 @@ pub mod compile;
 pub(crate) mod engine;
 pub mod fit;
 pub mod history;
+mod phases;
 pub mod predict;
 
 pub use compile::{Metric, Metrics};
