@@ -49,7 +49,8 @@ impl Drop for StopOthersOnPanic<'_> {
 }
 
 /// Runs `work(phase, piece)` on every piece for each phase `0..phases` in turn, on up to
-/// `threads` threads of the current rayon pool (the calling thread is one of them).
+/// `threads` threads of the current rayon pool (one of them the calling thread when it
+/// belongs to the pool; with one thread, only the calling thread).
 /// After the last piece of a phase finishes, `between(phase, pieces)` runs on the
 /// thread that finished it, with every piece, before any piece starts the next phase.
 /// Stops at the first error and returns it.
