@@ -514,14 +514,17 @@ impl<'m, B: Backend> Engine<'m, B> {
             .collect()
     }
 
-    /// The phases of a training step, for the layers `syncs` that need sums over the
-    /// whole batch: forward to each of them, then the rest forward with the loss and back
-    /// to the last of them, then back through each in turn while some layer below trains.
-    fn phases(&self, syncs: &[usize]) -> Vec<Phase> {
+    /// The phases of a training step, around the layers that need sums over the whole
+    /// batch: forward to each of them, then the rest forward with the loss and back to the
+    /// last of them, then back through each in turn while some layer below trains.
+    fn phases(&self) -> Vec<Phase> {
         let layers = self.layers.len();
+        let syncs: Vec<usize> = (0..layers)
+            .filter(|&l| self.layers[l].layer.needs_sums(SumsFor::Forward, self.modes[l]))
+            .collect();
         let mut plan = Vec::new();
         let mut from = 0;
-        for &to in syncs {
+        for &to in &syncs {
             plan.push(Phase::ToSums { from, to });
             from = to;
         }
@@ -566,11 +569,8 @@ impl<'m, B: Backend> Engine<'m, B> {
             head: Some(head),
         };
         let layers = self.layers.len();
-        let syncs: Vec<usize> = (0..layers)
-            .filter(|&l| self.layers[l].layer.needs_sums(SumsFor::Forward, self.modes[l]))
-            .collect();
         let pieces = self.cut(data, width, ids)?;
-        let plan = self.phases(&syncs);
+        let plan = self.phases();
         let sums = std::sync::RwLock::new((vec![None; layers], vec![None; layers]));
         let read = || sums.read().unwrap_or_else(|e| e.into_inner());
         let pieces = run_phases(
