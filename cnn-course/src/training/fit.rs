@@ -352,21 +352,22 @@ impl Sequential {
                 false => (0..n).collect(),
             };
             // The epoch's steps run on the thread pool, handed over once (`Engine::in_pool`),
-            // with the model's generator active there too, for the dropout masks.
-            let steps_run = || -> Result<(f64, f64, Option<String>)> {
+            // with the model's generator active there too, for the dropout masks. It gives
+            // the epoch's loss sum and correct answers, or why training stopped.
+            let steps_run = || -> Result<std::result::Result<(f64, f64), String>> {
                 let _active = rng::activate(&generator);
                 let (mut loss_sum, mut correct) = (0.0, 0.0);
                 for (step, ids) in order.chunks(run.batch_size).enumerate() {
                     let batch_targets = target_rows(&targets, target_width, ids);
                     let outcome = engine.train_step((&data, width), ids, &batch_targets, run.head)?;
                     let stop = |what: String| {
-                        Some(format!(
+                        Err(format!(
                             "Epoch {epoch}, step {}/{steps}: {what}; training stopped with the weights from before this step. Hint: {DIVERGED}",
                             step + 1
                         ))
                     };
                     if !outcome.loss.is_finite() {
-                        return Ok((loss_sum, correct, stop(format!("the loss is {}", outcome.loss))));
+                        return Ok(stop(format!("the loss is {}", outcome.loss)));
                     }
                     let updates: Vec<_> = outcome
                         .gradients
@@ -386,7 +387,7 @@ impl Sequential {
                         .apply(&updates)?;
                     if !applied {
                         let reason = "the update would make some weights NaN or infinite";
-                        return Ok((loss_sum, correct, stop(reason.into())));
+                        return Ok(stop(reason.into()));
                     }
                     for (layer, sums) in layers.iter().zip(&outcome.sums) {
                         if let Some(sums) = sums {
@@ -396,14 +397,16 @@ impl Sequential {
                     loss_sum += outcome.loss * ids.len() as f64;
                     correct += outcome.correct;
                 }
-                Ok((loss_sum, correct, None))
+                Ok(Ok((loss_sum, correct)))
             };
-            let (loss_sum, correct, stopped) = engine.in_pool(run.batch_size.min(n), steps_run)?;
-            if let Some(reason) = stopped {
-                println!("{reason}");
-                history.stopped_early = Some(reason);
-                break 'epochs;
-            }
+            let (loss_sum, correct) = match engine.in_pool(run.batch_size.min(n), steps_run)? {
+                Ok(sums) => sums,
+                Err(reason) => {
+                    println!("{reason}");
+                    history.stopped_early = Some(reason);
+                    break 'epochs;
+                }
+            };
             let mut logs = EpochLogs {
                 loss: loss_sum / n as f64,
                 accuracy: correct / n as f64,
