@@ -18,10 +18,31 @@
 //! cache; then it takes what is left of the other threads' runs, from their far ends.
 //! Which thread runs a piece changes nothing in the results: each piece is computed
 //! alone, and the sums and gradients are added in piece order.
+//!
+//! Between two steps the calling thread works alone (the optimizer, for a small model),
+//! or with the pool's help (the optimizer's parts for a large one). The other threads
+//! then [`stay_awake`] until the next step starts, instead of going to sleep and being
+//! woken late. Between two steps of chapter 5's Conv(16,3)-Pool-Dense at batch 32 the
+//! calling thread worked 73 µs (median), and the second core started each step 46 µs
+//! late; staying awake, that model trained 7 % faster in the AVX2 build (66,010 → 70,809
+//! samples/s, medians of 3 alternating runs) and 13 % with AVX-512 (54,962 → 61,889,
+//! medians of 4), on a 2-core Intel VM.
 
 use crate::Result;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a thread that [`stay_awake`]s waits with no work before it lets the pool put
+/// it to sleep: longer than the calling thread works alone between two steps of every
+/// course model (57–629 µs, medians; up to 2 ms between the chapter-6 models' steps, but
+/// there most of that is the optimizer's parts, which the waiting threads run).
+const STAY_AWAKE: Duration = Duration::from_millis(1);
+
+/// How many multi-threaded [`run_phases`] have started: a thread staying awake after one
+/// stops once the next has started.
+static RUNS_STARTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Shared by the threads of one [`run_phases`].
 struct Progress<P> {
@@ -73,13 +94,19 @@ pub(crate) fn run_phases<P: Send>(
     let run = |thread: usize| take_part(&progress, (thread, threads), &work, &between);
     match threads {
         1 => run(0),
-        _ => rayon::scope(|scope| {
-            for thread in 1..threads {
-                let run = &run;
-                scope.spawn(move |_| run(thread));
+        _ => {
+            let this_run = RUNS_STARTED.fetch_add(1, Ordering::AcqRel) + 1;
+            rayon::scope(|scope| {
+                for thread in 1..threads {
+                    let run = &run;
+                    scope.spawn(move |_| run(thread));
+                }
+                run(0);
+            });
+            for _ in 1..threads {
+                rayon::spawn(move || stay_awake((&RUNS_STARTED, this_run), STAY_AWAKE));
             }
-            run(0);
-        }),
+        }
     }
     if let Some(error) = progress.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(error);
@@ -160,18 +187,43 @@ fn take_part<P>(
 
 /// Waits a little; `false` once a piece has failed.
 fn spin_once<P>(progress: &Progress<P>) -> bool {
+    pause();
+    !progress.failed.load(Ordering::Acquire)
+}
+
+/// Waits a little, and lets the core run any other thread that is ready.
+fn pause() {
     for _ in 0..64 {
         std::hint::spin_loop();
     }
     std::thread::yield_now();
-    !progress.failed.load(Ordering::Acquire)
+}
+
+/// Keeps a thread of the pool awake after the run numbered `run` (counted by `runs`),
+/// running any work the pool is given meanwhile, until the next run starts or it has
+/// found no work for `quiet`. A thread already staying awake returns at once, so that
+/// stays never nest.
+fn stay_awake((runs, run): (&AtomicUsize, usize), quiet: Duration) {
+    thread_local! {
+        static STAYING: Cell<bool> = const { Cell::new(false) };
+    }
+    if STAYING.replace(true) {
+        return;
+    }
+    let mut idle_since = Instant::now();
+    while runs.load(Ordering::Acquire) == run && idle_since.elapsed() < quiet {
+        match rayon::yield_now() {
+            Some(rayon::Yield::Executed) => idle_since = Instant::now(),
+            _ => pause(),
+        }
+    }
+    STAYING.set(false);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bail;
-    use std::time::Duration;
 
     /// A piece that records, per phase, how many pieces had finished the phase before.
     #[derive(Default, Debug)]
@@ -300,5 +352,38 @@ mod tests {
             .recv_timeout(Duration::from_secs(60))
             .expect("run_phases hung after a panic");
         assert!(panicked, "the panic reaches the caller");
+    }
+
+    #[test]
+    fn a_thread_staying_awake_runs_the_pools_work_and_stops_when_the_next_run_starts() {
+        let (started, stopped) = (AtomicBool::new(false), AtomicBool::new(false));
+        let runs = AtomicUsize::new(1);
+        let wait_for = |flag: &AtomicBool, what: &str| {
+            let since = Instant::now();
+            while !flag.load(Ordering::Acquire) {
+                assert!(since.elapsed() < Duration::from_secs(30), "{what}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        pool(2).scope(|scope| {
+            // Told to wait a minute for work, it would hold the second thread that long
+            // if it did not run the work itself.
+            scope.spawn(|_| {
+                started.store(true, Ordering::Release);
+                stay_awake((&runs, 1), Duration::from_secs(60));
+                stopped.store(true, Ordering::Release);
+            });
+            wait_for(&started, "the thread never started to stay awake");
+            let since = Instant::now();
+            let both = std::sync::Barrier::new(2);
+            rayon::join(|| both.wait(), || both.wait());
+            assert!(
+                since.elapsed() < Duration::from_secs(30),
+                "work waited for the stay to end"
+            );
+            assert!(!stopped.load(Ordering::Acquire), "it stays awake after running work");
+            runs.fetch_add(1, Ordering::AcqRel);
+            wait_for(&stopped, "the thread stayed awake after the next run started");
+        });
     }
 }
