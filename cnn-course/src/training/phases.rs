@@ -74,7 +74,8 @@ impl Drop for StopOthersOnPanic<'_> {
 /// belongs to the pool; with one thread, only the calling thread).
 /// After the last piece of a phase finishes, `between(phase, pieces)` runs on the
 /// thread that finished it, with every piece, before any piece starts the next phase.
-/// Stops at the first error and returns it.
+/// Stops at the first error and returns it. Afterwards the other threads
+/// [`stay_awake`] until the next run starts.
 pub(crate) fn run_phases<P: Send>(
     pieces: Vec<P>,
     (phases, threads): (usize, usize),
