@@ -68,7 +68,7 @@ fn set_seed_may_come_after_sequential_new() -> Result<()> {
 }
 
 /// Losses of a model large enough for its batches to be split over threads (above the
-/// engine's 2 M multiply-add threshold), trained on `threads` threads.
+/// engine's multiply-add threshold, 500,000 a batch), trained on `threads` threads.
 fn losses_on(threads: usize) -> Result<Vec<f64>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
