@@ -26,8 +26,9 @@ const SUM_CHUNK: usize = 2048;
 
 /// Additions below which a [`Backend::sum`] runs on the calling thread: handing parts to
 /// the other threads costs tens of microseconds. (Conv(15,2)-Conv(5,2) at batch 32, 42,000
-/// additions per step, trained 5 % slower with its gradients summed side by side; still
-/// 4 % slower once the threads stayed awake between steps, with this at 8,192.)
+/// additions per step, trained 5 % slower with its gradients summed side by side. Once the
+/// threads stayed awake between steps, it trained 4 % slower with this at 8,192 and the
+/// optimizer's threshold at 4,096, both of which it then crossed.)
 const ADDITIONS_WORTH_THREADS: usize = 4 * crate::optimizers::VALUES_WORTH_THREADS;
 
 /// The CPU backend; see the module documentation.

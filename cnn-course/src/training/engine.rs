@@ -62,10 +62,10 @@ pub(crate) fn piece_size(batch: usize, cores: usize, largest: usize) -> usize {
 /// thread: handing them to other threads would cost more. With the other threads staying
 /// awake between steps ([`run_phases`]), the dense 784-10-10-3 model (80,000 multiply-adds
 /// at batch 10, 255,000 at batch 32) trained 0.84× / 0.89× as fast on two threads, while
-/// the chapter 3–5 convnets at batch 10 (811,000 for Conv(10,3)-Dense to 1,130,000 for
-/// Conv-Pool-Conv-Pool-Dense) trained 1.52–1.72× as fast (medians of 3 alternating runs, AVX2
-/// build, 2-core Intel VM; the threshold was 2,000,000 while the threads slept between
-/// steps).
+/// the four chapter 3–5 convnets whose batch of 10 was under the old threshold (811,000
+/// for Conv(10,3)-Dense to 1,130,000 for Conv-Pool-Conv-Pool-Dense) trained 1.52–1.72× as
+/// fast (medians of 3 alternating runs, AVX2 build, 2-core Intel VM; the threshold was
+/// 2,000,000 while the threads slept between steps).
 const WORTH_THREADS: usize = 500_000;
 
 /// `$body` with `$engine` bound to an [`Engine`] for `$model`'s layers: on the CPU kernels
