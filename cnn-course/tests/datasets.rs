@@ -191,6 +191,36 @@ fn a_corrupt_cached_file_is_downloaded_again() {
     assert_eq!(std::fs::read(cache.path().join("c.bin")).unwrap(), body);
 }
 
+#[test]
+fn a_wrong_file_in_the_cache_is_kept_until_a_verified_copy_replaces_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let by_hand = cache.path().join("c.bin");
+    std::fs::write(&by_hand, b"another version").unwrap();
+    let expected = b"the real file";
+    // Offline: the file put there by hand stays, and the error says what is wrong with it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let offline = remote("c.bin", &format!("http://127.0.0.1:{port}/"), expected);
+    let err = fetch(&offline, cache.path()).unwrap_err().to_string();
+    assert!(err.contains("c.bin is not the expected file (SHA-256"), "{err}");
+    assert!(
+        err.contains(&format!("expected {}) and was left as it was", sha(expected))),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&by_hand).unwrap(), b"another version");
+    // A server with a corrupt copy: still kept.
+    let server = serve(vec![Reply::File(b"tampered".to_vec())]);
+    let err = fetch(&remote("c.bin", &server.base, expected), cache.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("from any mirror; "), "{err}");
+    assert_eq!(std::fs::read(&by_hand).unwrap(), b"another version");
+    assert_eq!(files_in(cache.path()), vec!["c.bin"], "no partial file is left");
+}
+
 // ---- where data comes from ----
 
 #[test]

@@ -5,7 +5,9 @@
 //!   message that says where to put the files by hand.
 //! - A cut connection or a server error is retried (3 tries per mirror), then the next
 //!   mirror is tried; a 404 moves on to the next mirror straight away.
-//! - A file whose checksum differs is deleted: nothing unverified is ever cached.
+//! - Nothing unverified is ever used or written into place. A file already there whose
+//!   checksum differs (a copy put there by hand, say) is left as it is until a verified
+//!   download replaces it, and a failed download says what it is.
 
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -69,15 +71,22 @@ enum Failure {
 /// Returns the file's path.
 pub fn fetch(file: &RemoteFile, dir: &Path) -> Result<PathBuf> {
     let target = dir.join(&file.name);
+    // What is wrong with a file already there, for the error if no download replaces it.
+    let mut already_there = String::new();
     if target.is_file() {
-        if sha256_of(&target)? == file.sha256 {
+        let found = sha256_of(&target)?;
+        if found == file.sha256 {
             return Ok(target);
         }
         println!(
-            "{}: checksum differs from the expected one; downloading it again",
+            "{}: its SHA-256 is not the expected one; downloading the file again",
             target.display()
         );
-        fs::remove_file(&target).map_err(|e| Error::io(&target, e))?;
+        already_there = format!(
+            "; {} is not the expected file (SHA-256 {found}, expected {}) and was left as it was",
+            target.display(),
+            file.sha256
+        );
     }
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let agent = ureq::AgentBuilder::new()
@@ -93,7 +102,7 @@ pub fn fetch(file: &RemoteFile, dir: &Path) -> Result<PathBuf> {
                     return Err(Error::file(
                         &target,
                         format!(
-                            "could not download {url} ({why}); hint: you seem to be offline — copy the file to {} (or to $CNN_COURSE_DATA) and run again",
+                            "could not download {url} ({why}){already_there}; hint: you seem to be offline — copy the file to {} (or to $CNN_COURSE_DATA) and run again",
                             target.display()
                         ),
                     ));
@@ -115,7 +124,7 @@ pub fn fetch(file: &RemoteFile, dir: &Path) -> Result<PathBuf> {
     Err(Error::file(
         &target,
         format!(
-            "could not download {} from any mirror:\n  {}\nhint: nothing was saved; download the file by hand into {}",
+            "could not download {} from any mirror{already_there}:\n  {}\nhint: nothing was saved; download the file by hand into {}",
             file.name,
             problems.join("\n  "),
             dir.display()
