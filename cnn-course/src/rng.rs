@@ -225,16 +225,26 @@ pub fn permutation(n: usize) -> Vec<usize> {
 mod tests {
     use super::*;
 
+    /// A generator of its own, which no other test reaches.
+    fn private(seed: u64) -> Arc<Mutex<Generator>> {
+        Arc::new(Mutex::new(Generator::seed_from_u64(seed)))
+    }
+
     #[test]
     fn the_same_seed_gives_the_same_numbers() {
+        // `set_seed` puts a generator of that seed in place. Tests running in parallel may
+        // draw from it at once, which moves it along its stream but keeps its key.
         let _guard = crate::testing::seed_lock();
         set_seed(7);
-        let a = (uniform(5, -1.0, 1.0), permutation(10), bernoulli(8, 0.5));
-        set_seed(7);
-        let b = (uniform(5, -1.0, 1.0), permutation(10), bernoulli(8, 0.5));
-        assert_eq!(a, b);
-        set_seed(8);
-        assert_ne!(a.0, uniform(5, -1.0, 1.0));
+        assert_eq!(global().get_seed(), Generator::seed_from_u64(7).get_seed());
+        // The same generator gives the same numbers.
+        let draws = |seed| {
+            using(&private(seed), || {
+                (uniform(5, -1.0, 1.0), permutation(10), bernoulli(8, 0.5))
+            })
+        };
+        assert_eq!(draws(7), draws(7));
+        assert_ne!(draws(7).0, draws(8).0);
     }
 
     /// One draw after another, as `bernoulli` would make them on one core.
@@ -315,18 +325,16 @@ mod tests {
 
     #[test]
     fn a_model_generator_is_used_while_active_and_restored_after() {
-        let _guard = crate::testing::seed_lock();
-        set_seed(1);
-        let generator = fork();
-        let inside = using(&generator, || uniform(3, 0.0, 1.0));
-        let outside = uniform(3, 0.0, 1.0);
-        set_seed(1);
-        let replay = fork();
-        assert_eq!(inside, using(&replay, || uniform(3, 0.0, 1.0)));
+        // `outer` stands in for the global generator, which tests running in parallel share.
+        let (outer, model) = (private(1), private(2));
+        let (inside, outside) = using(&outer, || {
+            (using(&model, || uniform(3, 0.0, 1.0)), uniform(3, 0.0, 1.0))
+        });
+        assert_eq!(inside, using(&private(2), || uniform(3, 0.0, 1.0)));
         assert_eq!(
             outside,
-            uniform(3, 0.0, 1.0),
-            "the global sequence does not see the model's draws"
+            using(&private(1), || uniform(3, 0.0, 1.0)),
+            "the outer sequence does not see the model's draws"
         );
     }
 }

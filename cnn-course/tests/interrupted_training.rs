@@ -124,6 +124,7 @@ fn a_resumed_training_with_dropout_gives_the_numbers_of_an_uninterrupted_one() -
 
 #[test]
 fn a_backup_of_another_model_is_refused_with_the_way_out() -> Result<()> {
+    let _seed = seeded(0);
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("backup");
     let (x, y, _) = blobs(60, 2);
@@ -152,6 +153,7 @@ fn a_backup_of_another_model_is_refused_with_the_way_out() -> Result<()> {
 
 #[test]
 fn a_backup_whose_optimizer_state_does_not_fit_its_weight_is_refused_and_kept() -> Result<()> {
+    let _seed = seeded(0);
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("backup");
     let file = folder.join("backup.safetensors");
@@ -286,6 +288,7 @@ fn a_resumed_training_keeps_the_best_checkpoint_and_the_patience_of_the_epochs_b
 
 #[test]
 fn a_backup_made_with_validation_is_not_resumed_without_it_nor_the_other_way_round() -> Result<()> {
+    let _seed = seeded(0);
     let (x, y, _) = blobs(60, 7);
     for validated_first in [true, false] {
         let dir = tempfile::tempdir().unwrap();

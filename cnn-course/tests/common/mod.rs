@@ -49,7 +49,9 @@ pub fn small_cnn() -> Result<Sequential> {
 }
 
 /// Seed the crate's generator for one test, holding a lock so that tests running in
-/// parallel in the same binary do not draw from each other's sequence.
+/// parallel in the same binary do not draw from each other's sequence. Building a model
+/// draws from that generator: where a binary's tests compare two trainings, every test
+/// that builds a model takes the lock, not only those.
 pub fn seeded(seed: u64) -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
