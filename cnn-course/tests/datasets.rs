@@ -6,7 +6,7 @@ mod common;
 use cnn_course::datasets::download::{fetch, sha256_of, RemoteFile};
 use cnn_course::datasets::locations::Places;
 use cnn_course::datasets::{cifar, course, load_mnist_dir, mnist};
-use common::http::{serve, Reply, Server};
+use common::http::{nobody_listening, serve, Reply, Server};
 use flate2::write::GzEncoder;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -162,18 +162,8 @@ fn the_next_mirror_is_tried_when_one_fails() {
 
 #[test]
 fn offline_fails_fast_and_says_where_to_put_the_files() {
-    // A port nobody listens on: the connection is refused, as when offline.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let cache = tempfile::tempdir().unwrap();
-    let file = RemoteFile::new(
-        "train-images-idx3-ubyte.gz",
-        &[&format!("http://127.0.0.1:{port}/")],
-        "00",
-    );
+    let file = RemoteFile::new("train-images-idx3-ubyte.gz", &[&nobody_listening()], "00");
     let started = Instant::now();
     let err = fetch(&file, cache.path()).unwrap_err().to_string();
     assert!(started.elapsed().as_secs_f64() < 3.0, "took {:?}", started.elapsed());
@@ -198,12 +188,7 @@ fn a_wrong_file_in_the_cache_is_kept_until_a_verified_copy_replaces_it() {
     std::fs::write(&by_hand, b"another version").unwrap();
     let expected = b"the real file";
     // Offline: the file put there by hand stays, and the error says what is wrong with it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let offline = remote("c.bin", &format!("http://127.0.0.1:{port}/"), expected);
+    let offline = remote("c.bin", &nobody_listening(), expected);
     let err = fetch(&offline, cache.path()).unwrap_err().to_string();
     assert!(err.contains("c.bin is not the expected file (SHA-256"), "{err}");
     assert!(
@@ -483,9 +468,7 @@ fn clothing_downloads_real_fashion_mnist_when_online() {
 #[test]
 fn offline_clothing_falls_back_to_the_shipped_images_at_once() {
     let cache = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/", closed.local_addr().unwrap());
-    drop(closed);
+    let base = nobody_listening();
     let files: Vec<RemoteFile> = mnist::FILES
         .iter()
         .map(|name| remote(&format!("{name}.gz"), &base, b"never served"))

@@ -30,6 +30,12 @@ impl Server {
     }
 }
 
+/// A base URL on a port nobody listens on: the connection is refused, as when offline.
+pub fn nobody_listening() -> String {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}/", closed.local_addr().unwrap())
+}
+
 pub fn serve(replies: Vec<Reply>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}/", listener.local_addr().unwrap());
