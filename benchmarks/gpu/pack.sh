@@ -23,9 +23,9 @@ mnist=${CNN_COURSE_MNIST:-../shared/data/mnist}
 nvcc_version=$("$CUDA_ROOT/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')
 [ "$nvcc_version" = "13.0" ] || echo "warning: nvcc $nvcc_version: PTX newer than CUDA 13.0 does not load on driver 580" >&2
 
-export PATH=$CUDA_ROOT/bin:$PATH CUDA_PATH=$CUDA_ROOT CUDA_HOME=$CUDA_ROOT
+# As the README's GPU paragraph builds it: cudarc and candle find CUDA through CUDA_ROOT.
+export CUDA_ROOT PATH=$CUDA_ROOT/bin:$PATH CUDA_PATH=$CUDA_ROOT
 export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-90} CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
-export LIBRARY_PATH=$CUDA_ROOT/lib:${LIBRARY_PATH:-}
 cuda_target=${CARGO_TARGET_DIR:-target}/cuda
 cpu_target=${CARGO_TARGET_DIR:-target}
 
